@@ -1,0 +1,86 @@
+"""The ASGI application: every module's routers, problem+json errors, probes and web pages."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+from fastapi import FastAPI
+from fastapi.responses import RedirectResponse
+from fastapi.staticfiles import StaticFiles
+
+from cityos import __version__
+from cityos.kernel.errors import install_error_handlers
+from cityos.kernel.http import request_context
+from cityos.kernel.i18n import register_messages
+from cityos.kernel.runtime import Runtime, build_runtime
+from cityos.settings import Settings, get_settings
+
+API_PREFIX = "/api/v1"
+WEB_PAGES = ("ioc", "portal", "workbench")
+DEFAULT_WEB_DIST = Path(__file__).resolve().parents[2] / "web" / "dist"
+
+
+def web_dist(settings: Settings) -> Path:
+    """Where the built web pages are: configured, or ``web/dist`` of a source checkout."""
+    return settings.web_dist or DEFAULT_WEB_DIST
+
+
+def _mount_web(app: FastAPI, dist: Path) -> None:
+    if (dist / "assets").is_dir():
+        app.mount("/assets", StaticFiles(directory=dist / "assets"), name="assets")
+    for page in WEB_PAGES:
+        if (dist / page / "index.html").is_file():
+            app.mount(f"/{page}", StaticFiles(directory=dist / page, html=True), name=page)
+
+
+def create_app(
+    settings: Settings | None = None,
+    *,
+    runtime: Runtime | None = None,
+    background: bool = False,
+) -> FastAPI:
+    """Build the app. With ``background`` the process also runs the job worker and outbox relay."""
+    settings = settings or (runtime.settings if runtime else get_settings())
+    settings.check_production()
+    runtime = runtime or build_runtime(settings)
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        stop = None
+        if background:
+            from cityos.kernel.workers import start_workers
+
+            stop = start_workers(runtime)
+        try:
+            yield
+        finally:
+            if stop is not None:
+                stop()
+
+    app = FastAPI(
+        title="CityOS 罗湖区数字政府和智慧城市平台",
+        version=__version__,
+        description="云上新城，智享罗湖 · Open API of the CityOS platform",
+        openapi_url="/openapi.json",
+        docs_url="/docs",
+        redoc_url=None,
+        lifespan=lifespan,
+    )
+    app.state.runtime = runtime
+    app.middleware("http")(request_context)
+    install_error_handlers(app)
+    for module in runtime.registry.modules:
+        register_messages(module.messages)
+        for router in module.root_routers:
+            app.include_router(router)
+        for router in module.routers:
+            app.include_router(router, prefix=API_PREFIX)
+
+    @app.get("/", include_in_schema=False)
+    def index() -> RedirectResponse:
+        return RedirectResponse("/portal/")
+
+    _mount_web(app, web_dist(settings))
+    return app

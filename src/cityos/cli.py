@@ -1,0 +1,280 @@
+"""The ``cityos`` command: serve, demo, database and profile commands, plus each module's."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Annotated, TypeVar
+
+import typer
+from rich.console import Console
+from rich.progress import Progress, SpinnerColumn, TextColumn
+from rich.table import Table
+from sqlalchemy.exc import OperationalError
+
+from cityos.kernel import migrate, profiles
+from cityos.kernel.db import DatabaseUrlError
+from cityos.kernel.registry import get_registry
+from cityos.kernel.runtime import Runtime, build_runtime
+from cityos.settings import InsecureSettingsError, Mode, Settings, get_settings
+
+app = typer.Typer(
+    help="CityOS: 罗湖区数字政府和智慧城市平台 (Luohu District smart-city platform).",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+db_app = typer.Typer(help="Database migrations.", no_args_is_help=True)
+profile_app = typer.Typer(help="District profiles: validate and load.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+app.add_typer(profile_app, name="profile")
+
+console = Console(soft_wrap=True)
+err = Console(stderr=True, soft_wrap=True)
+T = TypeVar("T")
+
+
+class CliError(Exception):
+    """A failure reported to the operator in one line, with a non-zero exit."""
+
+
+@contextmanager
+def _clear_errors() -> Iterator[None]:
+    """Turn configuration and connection failures into one clear line and exit code 2."""
+    try:
+        yield
+    except CliError as exc:
+        err.print(f"[red]error:[/red] {exc}")
+        raise typer.Exit(2) from None
+    except (DatabaseUrlError, InsecureSettingsError) as exc:
+        err.print(f"[red]error:[/red] {exc}")
+        raise typer.Exit(2) from None
+    except OperationalError as exc:
+        reason = str(exc.orig).strip().splitlines()[0] if exc.orig else str(exc)
+        err.print(f"[red]error:[/red] cannot reach the database: {reason}")
+        raise typer.Exit(2) from None
+
+
+def _runtime(settings: Settings | None = None) -> Runtime:
+    settings = settings or get_settings()
+    settings.check_production()
+    return build_runtime(settings)
+
+
+def _with_spinner(label: str, work: Callable[[], T]) -> T:
+    with Progress(
+        SpinnerColumn(), TextColumn("{task.description}"), console=err, transient=True
+    ) as bar:
+        bar.add_task(label, total=None)
+        return work()
+
+
+@db_app.command("upgrade")
+def db_upgrade() -> None:
+    """Apply every pending migration (idempotent)."""
+    with _clear_errors():
+        runtime = _runtime()
+        _with_spinner(
+            "applying migrations…", lambda: migrate.upgrade(runtime.engine, runtime.registry)
+        )
+        console.print(f"database at {', '.join(sorted(migrate.current(runtime.engine)))}")
+
+
+@db_app.command("current")
+def db_current() -> None:
+    """Show the database's revisions and whether any are pending."""
+    with _clear_errors():
+        runtime = _runtime()
+        current = migrate.current(runtime.engine)
+        expected = migrate.heads(runtime.engine, runtime.registry)
+        for revision in sorted(current) or ["(empty database)"]:
+            console.print(revision)
+        pending = expected - current
+        if pending:
+            console.print(f"[yellow]pending:[/yellow] {', '.join(sorted(pending))}")
+            raise typer.Exit(1)
+        console.print("[green]up to date[/green]")
+
+
+def _print_issues(issues: list[profiles.ProfileIssue]) -> None:
+    for issue in issues:
+        err.print("[red]✗[/red] ", end="")
+        err.print(str(issue), highlight=False, markup=False)
+    err.print(f"{len(issues)} error(s); nothing was loaded")
+
+
+@profile_app.command("validate")
+def profile_validate(path: Annotated[str, typer.Argument(help="profile folder or name")]) -> None:
+    """Check a profile and list every error with its file and line."""
+    with _clear_errors():
+        try:
+            root = profiles.resolve(path)
+        except profiles.ProfileInvalid as exc:
+            _print_issues(exc.issues)
+            raise typer.Exit(1) from None
+        issues = profiles.validate(root, get_registry())
+        if issues:
+            _print_issues(issues)
+            raise typer.Exit(1)
+        console.print(f"[green]✓[/green] profile {root.name} is valid")
+
+
+def load_profile(runtime: Runtime, name_or_path: str) -> profiles.LoadResult:
+    """Load a profile in one transaction; raise ``ProfileInvalid`` listing every fault."""
+    root = profiles.resolve(name_or_path)
+    with runtime.unit_of_work() as session:
+        return profiles.load(
+            session, root=root, registry=runtime.registry, settings=runtime.settings
+        )
+
+
+@profile_app.command("load")
+def profile_load(name: Annotated[str, typer.Argument(help="profile name or folder")]) -> None:
+    """Load a profile transactionally; loading the same profile twice changes nothing."""
+    with _clear_errors():
+        runtime = _runtime()
+        if not migrate.is_current(runtime.engine, runtime.registry):
+            raise CliError("the database is not up to date: run `cityos db upgrade` first")
+        try:
+            result = _with_spinner(f"loading profile {name}…", lambda: load_profile(runtime, name))
+        except profiles.ProfileInvalid as exc:
+            _print_issues(exc.issues)
+            raise typer.Exit(1) from None
+        if not result.changed:
+            console.print(f"profile {result.profile} already loaded; nothing changed")
+            return
+        table = Table("what", "rows written", title=f"profile {result.profile} loaded")
+        for key, value in sorted(result.summary.items()):
+            table.add_row(key, str(value))
+        console.print(table)
+
+
+def _serve(runtime: Runtime, *, host: str, port: int, background: bool) -> None:
+    import uvicorn
+
+    from cityos.app import create_app
+    from cityos.kernel.logs import configure_logging
+
+    if not migrate.is_current(runtime.engine, runtime.registry):
+        raise CliError("the database is not up to date: run `cityos db upgrade` first")
+    configure_logging(level=runtime.settings.log_level, json=runtime.settings.log_json)
+    application = create_app(runtime=runtime, background=background)
+    uvicorn.run(application, host=host, port=port, log_config=None, access_log=True)
+
+
+HostOption = Annotated[str | None, typer.Option(help="address to listen on")]
+PortOption = Annotated[int | None, typer.Option(help="port to listen on")]
+
+
+@app.command()
+def serve(host: HostOption = None, port: PortOption = None) -> None:
+    """Run the API, the job worker and the outbox relay in one process."""
+    with _clear_errors():
+        runtime = _runtime()
+        _serve(
+            runtime,
+            host=host or runtime.settings.host,
+            port=port or runtime.settings.port,
+            background=True,
+        )
+
+
+@app.command()
+def api(host: HostOption = None, port: PortOption = None) -> None:
+    """Run only the API (scale out: run workers with `cityos worker`)."""
+    with _clear_errors():
+        runtime = _runtime()
+        _serve(
+            runtime,
+            host=host or runtime.settings.host,
+            port=port or runtime.settings.port,
+            background=False,
+        )
+
+
+@app.command()
+def worker() -> None:
+    """Run only the job worker and outbox relay, until interrupted."""
+    import signal
+    import threading
+
+    from cityos.kernel.logs import configure_logging
+    from cityos.kernel.workers import start_workers
+
+    with _clear_errors():
+        runtime = _runtime()
+        configure_logging(level=runtime.settings.log_level, json=runtime.settings.log_json)
+        stop = start_workers(runtime)
+        done = threading.Event()
+        signal.signal(signal.SIGTERM, lambda *_: done.set())
+        signal.signal(signal.SIGINT, lambda *_: done.set())
+        done.wait()
+        stop()
+
+
+@app.command()
+def demo(host: HostOption = None, port: PortOption = None) -> None:
+    """What `make run` starts: migrate, load the demo profile once, print accounts, serve."""
+    from cityos.foundation.identity import demo_accounts
+
+    with _clear_errors():
+        settings = get_settings()
+        if settings.mode is Mode.PRODUCTION:
+            raise CliError("`cityos demo` is for demo mode; use `cityos serve` in production")
+        runtime = _runtime(settings)
+        _with_spinner(
+            "applying migrations…", lambda: migrate.upgrade(runtime.engine, runtime.registry)
+        )
+        try:
+            result = _with_spinner(
+                f"loading profile {settings.profile}…",
+                lambda: load_profile(runtime, settings.profile),
+            )
+        except profiles.ProfileInvalid as exc:
+            _print_issues(exc.issues)
+            raise typer.Exit(1) from None
+        host = host or settings.host
+        port = port or settings.port
+        base = f"http://{host}:{port}"
+        console.rule("[bold]CityOS · 云上新城，智享罗湖[/bold]")
+        console.print(
+            f"profile {result.profile}: {'loaded' if result.changed else 'already loaded'}"
+        )
+        pages = Table("page", "URL", box=None)
+        for label, path in (
+            ("IOC 智能运营中心", "/ioc/"),
+            ("i罗湖 portal", "/portal/"),
+            ("工作台 workbench", "/workbench/"),
+            ("API docs", "/docs"),
+        ):
+            pages.add_row(label, base + path)
+        console.print(pages)
+        with runtime.unit_of_work() as session:
+            accounts = demo_accounts(session, settings)
+        table = Table(
+            "demo account", "password", "name", "department", title="Demo accounts (synthetic)"
+        )
+        for account in accounts:
+            table.add_row(
+                account.username, account.password, account.display_name, account.department
+            )
+        console.print(table)
+        console.print("Ctrl-C stops the platform.")
+        _serve(runtime, host=host, port=port, background=True)
+
+
+def _register_module_commands() -> None:
+    for module in get_registry().modules:
+        if module.cli is not None:
+            app.add_typer(module.cli, name=module.cli_name or module.name)
+
+
+def main() -> None:
+    """Entry point of the ``cityos`` console script."""
+    _register_module_commands()
+    app(prog_name="cityos")
+
+
+if __name__ == "__main__":
+    main()
+    sys.exit(0)

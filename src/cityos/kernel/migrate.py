@@ -1,0 +1,52 @@
+"""Alembic, driven from code: one history in which each module contributes its tables.
+
+Each module keeps its revisions in its own folder (``Module.migrations``) on a branch named
+after it; ``upgrade`` brings every branch to its head. Running it twice changes nothing.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import Engine
+
+from cityos.kernel.registry import Registry
+
+SCRIPT_LOCATION = Path(__file__).parent / "migrations"
+
+
+def alembic_config(engine: Engine, registry: Registry) -> Config:
+    """An Alembic config bound to ``engine`` with every module's version folder."""
+    config = Config()
+    config.set_main_option("script_location", str(SCRIPT_LOCATION))
+    locations = [str(p) for p in registry.migration_locations()]
+    config.set_main_option("version_locations", " ".join(locations))
+    config.set_main_option("path_separator", "space")
+    config.attributes["engine"] = engine
+    config.attributes["registry"] = registry
+    return config
+
+
+def upgrade(engine: Engine, registry: Registry) -> None:
+    """Apply every missing revision on every module's branch."""
+    command.upgrade(alembic_config(engine, registry), "heads")
+
+
+def heads(engine: Engine, registry: Registry) -> set[str]:
+    """The newest revision of each branch, as the code knows them."""
+    return set(ScriptDirectory.from_config(alembic_config(engine, registry)).get_heads())
+
+
+def current(engine: Engine) -> set[str]:
+    """The revisions the database is at."""
+    with engine.connect() as connection:
+        return set(MigrationContext.configure(connection).get_current_heads())
+
+
+def is_current(engine: Engine, registry: Registry) -> bool:
+    """Whether the database has every revision the code knows."""
+    return current(engine) == heads(engine, registry)

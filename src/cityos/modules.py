@@ -1,0 +1,10 @@
+"""The modules this platform runs, in load order (dependencies first)."""
+
+INSTALLED: tuple[str, ...] = (
+    "cityos.kernel.system",
+    "cityos.kernel.calendar",
+    "cityos.kernel.bus",
+    "cityos.kernel.jobs",
+    "cityos.kernel.files",
+    "cityos.foundation.identity",
+)

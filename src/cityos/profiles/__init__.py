@@ -1,0 +1,1 @@
+"""District profiles shipped with CityOS; ``luohu`` is the default."""

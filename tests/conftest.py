@@ -1,0 +1,126 @@
+"""Test set-up: every storage test runs on SQLite and on the machine's PostgreSQL.
+
+``database`` is parametrised over both backends; each backend gets a fresh, migrated
+database for the run. ``session`` wraps one test in a transaction rolled back at its end.
+Tests that must commit for real (workers, outbox relays) use ``engine`` and clean up.
+Set ``CITYOS_TEST_DATABASES=sqlite`` to run only SQLite locally; CI runs both.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Engine, create_engine, text
+from sqlalchemy.orm import Session
+
+from cityos.kernel import migrate
+from cityos.kernel.db import make_engine
+from cityos.kernel.registry import Registry, get_registry
+from cityos.settings import Settings
+
+PG_ADMIN_URL = os.environ.get(
+    "CITYOS_TEST_PG_ADMIN_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
+)
+BACKENDS = [
+    b.strip() for b in os.environ.get("CITYOS_TEST_DATABASES", "sqlite,postgresql").split(",")
+]
+
+
+@dataclass(frozen=True)
+class TestDatabase:
+    """A migrated database for this test run."""
+
+    backend: str
+    url: str
+    engine: Engine
+
+
+def _create_pg_database() -> tuple[str, str]:
+    name = f"cityos_test_{os.getpid()}_{uuid.uuid4().hex[:6]}"
+    admin = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as connection:
+            connection.execute(text(f'CREATE DATABASE "{name}"'))
+            # PostGIS is optional for the platform but the test set-up installs it; use it.
+    finally:
+        admin.dispose()
+    url = PG_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
+    return name, url
+
+
+def _drop_pg_database(name: str) -> None:
+    admin = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as connection:
+            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    finally:
+        admin.dispose()
+
+
+@pytest.fixture(scope="session")
+def registry() -> Registry:
+    registry = get_registry()
+    registry.import_models()
+    return registry
+
+
+@pytest.fixture(scope="session", params=BACKENDS)
+def database(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory, registry: Registry
+) -> Iterator[TestDatabase]:
+    """A freshly migrated database of each backend, shared by the run."""
+    backend: str = request.param
+    if backend == "sqlite":
+        path = tmp_path_factory.mktemp("sqlite") / "test.db"
+        url = f"sqlite:///{path}"
+        engine = make_engine(url)
+        migrate.upgrade(engine, registry)
+        yield TestDatabase(backend, url, engine)
+        engine.dispose()
+    elif backend == "postgresql":
+        name, url = _create_pg_database()
+        engine = make_engine(url)
+        try:
+            migrate.upgrade(engine, registry)
+            yield TestDatabase(backend, url, engine)
+        finally:
+            engine.dispose()
+            _drop_pg_database(name)
+    else:
+        raise ValueError(f"unknown test database backend {backend!r}")
+
+
+@pytest.fixture
+def engine(database: TestDatabase) -> Engine:
+    return database.engine
+
+
+@pytest.fixture
+def session(database: TestDatabase) -> Iterator[Session]:
+    """A session whose work is rolled back when the test ends, commits included."""
+    connection = database.engine.connect()
+    outer = connection.begin()
+    session = Session(
+        bind=connection, join_transaction_mode="create_savepoint", expire_on_commit=False
+    )
+    try:
+        yield session
+    finally:
+        session.close()
+        outer.rollback()
+        connection.close()
+
+
+@pytest.fixture
+def settings(tmp_path: Path, database: TestDatabase) -> Settings:
+    """Demo-mode settings pointing at the test database and a private data folder."""
+    return Settings(
+        database_url=database.url,
+        data_dir=tmp_path / "var",
+        _env_file=None,  # type: ignore[call-arg]
+    )
