@@ -15,12 +15,15 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from sqlalchemy import Engine, create_engine, text
-from sqlalchemy.orm import Session
+from fastapi.testclient import TestClient
+from sqlalchemy import Connection, Engine, create_engine, text
+from sqlalchemy.orm import Session, sessionmaker
 
+from cityos.app import create_app
 from cityos.kernel import migrate
 from cityos.kernel.db import make_engine
 from cityos.kernel.registry import Registry, get_registry
+from cityos.kernel.runtime import Runtime
 from cityos.settings import Settings
 
 PG_ADMIN_URL = os.environ.get(
@@ -46,10 +49,17 @@ def _create_pg_database() -> tuple[str, str]:
     try:
         with admin.connect() as connection:
             connection.execute(text(f'CREATE DATABASE "{name}"'))
-            # PostGIS is optional for the platform but the test set-up installs it; use it.
     finally:
         admin.dispose()
     url = PG_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
+    # The platform runs without PostGIS, but the test set-up installs it so that tests
+    # exercise what production has; a missing extension here means the set-up failed.
+    engine = create_engine(url)
+    try:
+        with engine.begin() as connection:
+            connection.execute(text("CREATE EXTENSION IF NOT EXISTS postgis"))
+    finally:
+        engine.dispose()
     return name, url
 
 
@@ -101,10 +111,20 @@ def engine(database: TestDatabase) -> Engine:
 
 
 @pytest.fixture
-def session(database: TestDatabase) -> Iterator[Session]:
-    """A session whose work is rolled back when the test ends, commits included."""
+def connection(database: TestDatabase) -> Iterator[Connection]:
+    """One connection in a transaction that is rolled back when the test ends."""
     connection = database.engine.connect()
     outer = connection.begin()
+    try:
+        yield connection
+    finally:
+        outer.rollback()
+        connection.close()
+
+
+@pytest.fixture
+def session(connection: Connection) -> Iterator[Session]:
+    """A session whose work is rolled back when the test ends, commits included."""
     session = Session(
         bind=connection, join_transaction_mode="create_savepoint", expire_on_commit=False
     )
@@ -112,8 +132,6 @@ def session(database: TestDatabase) -> Iterator[Session]:
         yield session
     finally:
         session.close()
-        outer.rollback()
-        connection.close()
 
 
 @pytest.fixture
@@ -124,3 +142,21 @@ def settings(tmp_path: Path, database: TestDatabase) -> Settings:
         data_dir=tmp_path / "var",
         _env_file=None,  # type: ignore[call-arg]
     )
+
+
+@pytest.fixture
+def runtime(
+    database: TestDatabase, connection: Connection, settings: Settings, registry: Registry
+) -> Runtime:
+    """A runtime whose units of work commit into the test's rolled-back transaction."""
+    sessions = sessionmaker(
+        bind=connection, join_transaction_mode="create_savepoint", expire_on_commit=False
+    )
+    return Runtime(settings=settings, engine=database.engine, sessions=sessions, registry=registry)
+
+
+@pytest.fixture
+def client(runtime: Runtime) -> Iterator[TestClient]:
+    """An HTTP client of the whole app, on the test's database transaction."""
+    with TestClient(create_app(runtime=runtime)) as test_client:
+        yield test_client

@@ -1,0 +1,108 @@
+"""The app as a caller sees it: probes, metadata, OpenAPI, problem+json, request ids."""
+
+from __future__ import annotations
+
+import pytest
+from fastapi.testclient import TestClient
+from pydantic import BaseModel
+from sqlalchemy.orm import Session
+
+from cityos.kernel import profiles
+from cityos.kernel.registry import Registry
+from cityos.settings import Settings
+
+
+def test_healthz_answers_while_the_process_runs(client: TestClient) -> None:
+    response = client.get("/healthz")
+    assert response.status_code == 200
+    assert response.json() == {"status": "ok"}
+
+
+def test_readyz_checks_database_and_migrations(client: TestClient) -> None:
+    body = client.get("/readyz").json()
+    assert body["status"] == "ready"
+    assert body["checks"] == {"database": "ok", "migrations": "current"}
+    assert isinstance(body["warnings"], list)
+
+
+def test_metrics_are_prometheus_text_and_count_requests(client: TestClient) -> None:
+    client.get("/healthz")
+    response = client.get("/metrics")
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith("text/plain")
+    assert 'cityos_http_requests_total{method="GET",route="/healthz",status="200"}' in response.text
+
+
+def test_openapi_is_3_1_and_our_api_lives_under_api_v1(client: TestClient) -> None:
+    spec = client.get("/openapi.json").json()
+    assert spec["openapi"].startswith("3.1")
+    ours = [path for path in spec["paths"] if path not in {"/healthz", "/readyz", "/metrics"}]
+    assert ours, "the API should publish its own paths"
+    assert all(path.startswith("/api/v1/") for path in ours)
+    assert client.get("/docs").status_code == 200
+
+
+def test_unknown_route_is_problem_json_404_in_the_callers_language(client: TestClient) -> None:
+    response = client.get("/api/v1/no-such-thing", headers={"Accept-Language": "en-US,en;q=0.9"})
+    assert response.status_code == 404
+    assert response.headers["content-type"] == "application/problem+json"
+    body = response.json()
+    assert body["code"] == "route_not_found"
+    assert body["title"] == "No such endpoint"
+    assert body["status"] == 404
+    assert body["instance"] == "/api/v1/no-such-thing"
+    chinese = client.get("/api/v1/no-such-thing").json()
+    assert chinese["title"] == "接口不存在"
+
+
+def test_request_id_is_kept_or_made(client: TestClient) -> None:
+    given = client.get("/healthz", headers={"X-Request-ID": "abc-123"})
+    assert given.headers["X-Request-ID"] == "abc-123"
+    made = client.get("/healthz")
+    assert len(made.headers["X-Request-ID"]) == 32
+    problem = client.get("/nowhere", headers={"X-Request-ID": "trace-me"}).json()
+    assert problem["request_id"] == "trace-me"
+
+
+class Report(BaseModel):
+    title: str
+    count: int
+
+
+def test_validation_errors_list_every_bad_field(client: TestClient) -> None:
+    @client.app.post("/api/v1/_test/report")  # type: ignore[attr-defined,untyped-decorator]
+    def report(body: Report) -> dict[str, str]:
+        return {"ok": "yes"}
+
+    response = client.post("/api/v1/_test/report", json={"count": "many"})
+    assert response.status_code == 422
+    assert response.headers["content-type"] == "application/problem+json"
+    body = response.json()
+    assert body["code"] == "validation_failed"
+    fields = {error["field"] for error in body["errors"]}
+    assert fields == {"body.title", "body.count"}
+
+
+def test_meta_shows_the_loaded_district(
+    client: TestClient, session: Session, registry: Registry, settings: Settings
+) -> None:
+    assert client.get("/api/v1/meta").json()["name"] is None
+    profiles.load(session, root=profiles.resolve("luohu"), registry=registry, settings=settings)
+    session.commit()
+    meta = client.get("/api/v1/meta").json()
+    assert meta["name"] == {"zh": "罗湖区", "en": "Luohu District"}
+    assert meta["code"] == "440303"
+    assert meta["mode"] == "demo"
+    assert meta["locales"] == ["zh-CN", "en"]
+
+
+@pytest.mark.parametrize("page", ["/ioc/", "/portal/", "/workbench/"])
+def test_web_pages_are_served_when_built(client: TestClient, page: str) -> None:
+    from cityos.app import web_dist
+
+    settings: Settings = client.app.state.runtime.settings  # type: ignore[attr-defined]
+    if not (web_dist(settings) / page.strip("/") / "index.html").exists():
+        pytest.skip("web/dist is not built (make test builds it)")
+    response = client.get(page)
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith("text/html")
