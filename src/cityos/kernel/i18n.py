@@ -45,7 +45,8 @@ def negotiate(accept_language: str | None) -> str:
                 quality = float(params.strip()[2:])
             except ValueError:
                 quality = 0.0
-        ranked.append((quality, tag.strip().lower()))
+        if quality > 0:  # q=0 (or an unreadable q) means "not acceptable"
+            ranked.append((quality, tag.strip().lower()))
     for _, tag in sorted(ranked, key=lambda item: -item[0]):
         if tag.startswith("zh"):
             return "zh-CN"
