@@ -8,8 +8,8 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMPS := .stamps
-WEB_SOURCES := $(shell find web/src web/ioc web/portal web/workbench web/public -type f 2>/dev/null) \
-	web/vite.config.ts web/tsconfig.json web/package.json
+WEB_SOURCES := $(shell find web/src web/ioc web/portal web/workbench -type f 2>/dev/null) \
+	$(wildcard web/*.json web/*.ts)
 
 .PHONY: run test web lint clean
 

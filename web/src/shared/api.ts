@@ -1,0 +1,132 @@
+/** A field-level error inside a problem+json body (see the kernel's validation handler). */
+export interface ProblemFieldError {
+  field: string
+  message: string
+  type?: string
+}
+
+/** An RFC 9457 problem+json body as the CityOS API sends it. */
+export interface Problem {
+  type?: string
+  title?: string
+  status?: number
+  detail?: string
+  code?: string
+  instance?: string
+  errors?: ProblemFieldError[]
+  request_id?: string
+  [extra: string]: unknown
+}
+
+/** Codes this client gives failures that never reached a problem+json answer. */
+export type ClientErrorCode = 'network_error' | 'timeout' | 'invalid_response' | 'http_error'
+
+/** A failed API call. `code` is the server's stable code, or a ClientErrorCode. */
+export class ApiError extends Error {
+  readonly status: number
+  readonly code: string
+  readonly problem: Problem | null
+
+  constructor(message: string, options: { status: number; code: string; problem?: Problem | null }) {
+    super(message)
+    this.name = 'ApiError'
+    this.status = options.status
+    this.code = options.code
+    this.problem = options.problem ?? null
+  }
+}
+
+export interface ApiOptions extends RequestInit {
+  /** Abort after this many milliseconds; 15 s unless given, 0 for never. */
+  timeoutMs?: number
+}
+
+const DEFAULT_TIMEOUT_MS = 15_000
+
+function isObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value)
+}
+
+function isJsonType(contentType: string | null): boolean {
+  const type = (contentType ?? '').split(';')[0]?.trim().toLowerCase() ?? ''
+  return type === 'application/json' || type.endsWith('+json')
+}
+
+/** The problem carried by an error response, or null when the body is not one. */
+export async function readProblem(response: Response): Promise<Problem | null> {
+  if (!isJsonType(response.headers.get('content-type'))) {
+    return null
+  }
+  try {
+    const body: unknown = await response.json()
+    return isObject(body) ? (body as Problem) : null
+  } catch {
+    return null
+  }
+}
+
+async function errorFromResponse(response: Response): Promise<ApiError> {
+  const problem = await readProblem(response)
+  const code = typeof problem?.code === 'string' && problem.code ? problem.code : 'http_error'
+  const title = typeof problem?.title === 'string' && problem.title ? problem.title : ''
+  return new ApiError(title || `HTTP ${response.status}`, {
+    status: response.status,
+    code,
+    problem,
+  })
+}
+
+/**
+ * Call the CityOS API and return its JSON body; throws ApiError for any failure.
+ * Asks for answers in the page's language, so problem titles come back translated.
+ */
+export async function apiFetch<T = unknown>(path: string, options: ApiOptions = {}): Promise<T> {
+  const { timeoutMs = DEFAULT_TIMEOUT_MS, signal, headers, ...init } = options
+  const controller = new AbortController()
+  let timedOut = false
+  const timer =
+    timeoutMs > 0
+      ? setTimeout(() => {
+          timedOut = true
+          controller.abort()
+        }, timeoutMs)
+      : undefined
+  const onCallerAbort = (): void => controller.abort()
+  signal?.addEventListener('abort', onCallerAbort, { once: true })
+
+  const requestHeaders = new Headers(headers)
+  if (!requestHeaders.has('accept')) {
+    requestHeaders.set('accept', 'application/json, application/problem+json')
+  }
+  if (!requestHeaders.has('accept-language') && document.documentElement.lang) {
+    requestHeaders.set('accept-language', document.documentElement.lang)
+  }
+
+  let response: Response
+  try {
+    response = await fetch(path, { ...init, headers: requestHeaders, signal: controller.signal })
+  } catch (cause) {
+    if (timedOut) {
+      throw new ApiError(`Timed out after ${timeoutMs} ms: ${path}`, { status: 0, code: 'timeout' })
+    }
+    if (signal?.aborted) {
+      throw cause
+    }
+    throw new ApiError(`Network error: ${path}`, { status: 0, code: 'network_error' })
+  } finally {
+    clearTimeout(timer)
+    signal?.removeEventListener('abort', onCallerAbort)
+  }
+
+  if (!response.ok) {
+    throw await errorFromResponse(response)
+  }
+  if (response.status === 204) {
+    return undefined as T
+  }
+  try {
+    return (await response.json()) as T
+  } catch {
+    throw new ApiError(`Not JSON: ${path}`, { status: response.status, code: 'invalid_response' })
+  }
+}

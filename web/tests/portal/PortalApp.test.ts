@@ -1,0 +1,69 @@
+import { describe, expect, it } from 'vitest'
+import PortalApp from '../../src/portal/PortalApp.vue'
+import { mountIn, settle } from '../helpers'
+
+async function go(hash: string): Promise<void> {
+  window.location.hash = hash
+  window.dispatchEvent(new HashChangeEvent('hashchange'))
+  await settle()
+}
+
+describe('i罗湖 portal shell', () => {
+  it('mounts in Chinese with the three tabs and the three entries', () => {
+    const { wrapper } = mountIn('zh-CN', PortalApp)
+
+    expect(wrapper.get('h1').text()).toBe('i罗湖')
+    expect(wrapper.findAll('.portal-tabs__tab').map((tab) => tab.text())).toEqual(['首页', '办事', '我的'])
+    expect(wrapper.get('[data-tab="home"]').attributes('aria-current')).toBe('page')
+    expect(wrapper.findAll('.portal-entry__title').map((entry) => entry.text())).toEqual([
+      '随手拍',
+      '办事服务',
+      '我的办件',
+    ])
+    expect(wrapper.get('.portal-header').text()).toContain('登录')
+  })
+
+  it('mounts in English', () => {
+    const { wrapper } = mountIn('en', PortalApp)
+
+    expect(wrapper.get('h1').text()).toBe('iLuohu')
+    expect(wrapper.findAll('.portal-tabs__tab').map((tab) => tab.text())).toEqual(['Home', 'Services', 'Me'])
+    expect(wrapper.findAll('.portal-entry__title').map((entry) => entry.text())).toEqual([
+      'Report a problem',
+      'Government services',
+      'My applications',
+    ])
+  })
+
+  it.each([
+    ['report', '随手拍', '随手拍将随城区社会事件系统在后续版本上线。', 'home'],
+    ['services', '办事服务', '办事服务将随一网通办在后续版本上线。', 'services'],
+    ['applications', '我的办件', '我的办件将随一网通办在后续版本上线。', 'mine'],
+  ])('opens #/%s with a plain “later release” notice', async (route, title, message, tab) => {
+    const { wrapper } = mountIn('zh-CN', PortalApp)
+    await go(`#/${route}`)
+
+    expect(wrapper.get('.coming-later__title').text()).toBe(title)
+    expect(wrapper.get('.coming-later__message').text()).toBe(message)
+    expect(wrapper.get('.coming-later').text()).toContain('该功能将在后续版本上线')
+    expect(wrapper.get(`[data-tab="${tab}"]`).attributes('aria-current')).toBe('page')
+  })
+
+  it('shows the guest profile on the 我的 tab', async () => {
+    const { wrapper } = mountIn('zh-CN', PortalApp)
+    await go('#/mine')
+    expect(wrapper.get('.portal-profile__name').text()).toBe('您尚未登录')
+  })
+
+  it('falls back to the home view for an unknown hash', async () => {
+    const { wrapper } = mountIn('zh-CN', PortalApp)
+    await go('#/nowhere')
+    expect(wrapper.get('.portal-main').attributes('data-route')).toBe('home')
+  })
+
+  it('says that sign-in comes with unified identity', async () => {
+    const { wrapper } = mountIn('zh-CN', PortalApp)
+    await wrapper.get('.portal-header .sign-in__button').trigger('click')
+    expect(wrapper.get('.portal-header [role="status"]').text()).toContain('登录将随统一身份认证上线后开放。')
+  })
+})

@@ -1,0 +1,77 @@
+import { describe, expect, it } from 'vitest'
+import WorkbenchApp from '../../src/workbench/WorkbenchApp.vue'
+import { jsonResponse, metaBody, mountIn, settle, stubFetch } from '../helpers'
+
+const WARNING = '2027 年节假日安排未配置，按周末计算 / Holidays for 2027 are not configured; counting weekends only'
+
+describe('workbench shell', () => {
+  it('mounts in Chinese with the side navigation and an empty inbox', async () => {
+    stubFetch(() => jsonResponse(metaBody()))
+    const { wrapper } = mountIn('zh-CN', WorkbenchApp)
+    await settle()
+
+    expect(wrapper.findAll('.wb-nav__item').map((item) => item.text())).toEqual([
+      '待办',
+      '案件',
+      '数据目录',
+      '系统管理',
+    ])
+    expect(wrapper.get('[data-nav="inbox"]').attributes('aria-current')).toBe('page')
+    expect(wrapper.get('h1').text()).toBe('待办')
+    expect(wrapper.get('[data-testid="inbox-empty"]').text()).toContain('暂无待办')
+    expect(wrapper.get('.wb-top').text()).toContain('登录')
+    expect(wrapper.get('[data-testid="wb-meta"]').text()).toContain('罗湖区 · 演示模式')
+    expect(wrapper.find('[data-testid="calendar-warnings"]').exists()).toBe(false)
+  })
+
+  it('mounts in English', async () => {
+    stubFetch(() => jsonResponse(metaBody()))
+    const { wrapper } = mountIn('en', WorkbenchApp)
+    await settle()
+
+    expect(wrapper.findAll('.wb-nav__item').map((item) => item.text())).toEqual([
+      'Inbox',
+      'Cases',
+      'Data catalogue',
+      'Administration',
+    ])
+    expect(wrapper.get('[data-testid="inbox-empty"]').text()).toContain('Nothing to do')
+    expect(wrapper.get('[data-testid="wb-meta"]').text()).toContain('Luohu District · Demo mode')
+  })
+
+  it('shows the working-day calendar warnings as a banner', async () => {
+    stubFetch(() => jsonResponse(metaBody({ calendar_warnings: [WARNING] })))
+    const { wrapper } = mountIn('zh-CN', WorkbenchApp)
+    await settle()
+
+    const banner = wrapper.get('[data-testid="calendar-warnings"]')
+    expect(banner.attributes('role')).toBe('alert')
+    expect(banner.text()).toContain('工作日历提醒')
+    expect(banner.findAll('li').map((item) => item.text())).toEqual([WARNING])
+  })
+
+  it('shows an error banner when the platform cannot be reached', async () => {
+    stubFetch(() => Promise.reject(new TypeError('Failed to fetch')))
+    const { wrapper } = mountIn('zh-CN', WorkbenchApp)
+    await settle()
+
+    expect(wrapper.get('[data-testid="meta-error"]').text()).toContain('无法连接平台服务')
+    expect(wrapper.find('[data-testid="inbox-empty"]').exists()).toBe(true)
+  })
+
+  it.each([
+    ['cases', '案件', '案件管理将随城区社会事件系统在后续版本上线。'],
+    ['catalogue', '数据目录', '数据资源目录将随一库共享在后续版本上线。'],
+    ['admin', '系统管理', '用户、部门与角色管理将随统一身份认证在后续版本上线。'],
+  ])('routes #/%s to a “later release” view', async (route, title, message) => {
+    stubFetch(() => jsonResponse(metaBody()))
+    const { wrapper } = mountIn('zh-CN', WorkbenchApp)
+    window.location.hash = `#/${route}`
+    window.dispatchEvent(new HashChangeEvent('hashchange'))
+    await settle()
+
+    expect(wrapper.get('h1').text()).toBe(title)
+    expect(wrapper.get(`[data-nav="${route}"]`).attributes('aria-current')).toBe('page')
+    expect(wrapper.get('.coming-later__message').text()).toBe(message)
+  })
+})
