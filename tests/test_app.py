@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from fastapi.testclient import TestClient
 from pydantic import BaseModel
 from sqlalchemy.orm import Session
 
+from cityos.app import create_app
 from cityos.kernel import profiles
 from cityos.kernel.registry import Registry
 from cityos.settings import Settings
@@ -106,3 +109,16 @@ def test_web_pages_are_served_when_built(client: TestClient, page: str) -> None:
     response = client.get(page)
     assert response.status_code == 200
     assert response.headers["content-type"].startswith("text/html")
+
+
+def test_readyz_is_503_while_migrations_are_pending(tmp_path: Path) -> None:
+    settings = Settings(
+        _env_file=None,  # type: ignore[call-arg]
+        database_url=f"sqlite:///{tmp_path / 'empty.db'}",
+        data_dir=tmp_path,
+    )
+    with TestClient(create_app(settings)) as fresh:
+        response = fresh.get("/readyz")
+        assert response.status_code == 503
+        assert response.json()["checks"] == {"database": "ok", "migrations": "pending"}
+        assert fresh.get("/healthz").status_code == 200

@@ -5,11 +5,12 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import Engine, insert, select
 from sqlalchemy.exc import StatementError
 from sqlalchemy.orm import Session, sessionmaker
 
 from cityos.foundation.identity.models import Department
+from cityos.kernel.clock import utcnow
 from cityos.kernel.db import DatabaseUrlError, make_engine
 from cityos.kernel.ids import new_id
 from cityos.kernel.uow import unit_of_work
@@ -70,3 +71,28 @@ def test_unsupported_database_urls_are_refused() -> None:
         make_engine("mysql://root@localhost/x")
     with pytest.raises(DatabaseUrlError, match="invalid database URL"):
         make_engine("::::")
+
+
+def test_a_released_savepoint_stays_inside_the_outer_transaction(engine: Engine) -> None:
+    """pysqlite's own transaction handling would commit a first savepoint on release; the
+    engine takes control of BEGIN so that the outer rollback undoes it, as on PostgreSQL."""
+    with engine.connect() as connection:
+        outer = connection.begin()
+        inner = connection.begin_nested()
+        connection.execute(
+            insert(Department).values(
+                id=new_id(),
+                code="savepoint-probe",
+                name_zh="探针",
+                name_en="Probe",
+                kind="bureau",
+                sort=0,
+                created_at=utcnow(),
+                updated_at=utcnow(),
+            )
+        )
+        inner.commit()
+        outer.rollback()
+    with engine.connect() as connection:
+        found = connection.scalar(select(Department.id).where(Department.code == "savepoint-probe"))
+    assert found is None

@@ -77,12 +77,23 @@ class DatabaseUrlError(ValueError):
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    # pysqlite starts transactions lazily and on its own terms, which breaks SAVEPOINTs
+    # (a released first savepoint commits for real). Take control: no implicit BEGIN from
+    # the driver, and SQLAlchemy's "begin" event emits it (SQLAlchemy's documented recipe).
+    dbapi_connection.isolation_level = None
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA busy_timeout=10000")
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.close()
+
+
+def _sqlite_begin(connection: Any) -> None:
+    # IMMEDIATE takes the write lock up front (waiting up to busy_timeout), so a transaction
+    # that reads and then writes never fails with "database is locked" half-way; readers in
+    # WAL mode are not blocked by it. SQLite has one writer at a time either way.
+    connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
 def make_engine(url: str, *, echo: bool = False) -> Engine:
@@ -99,6 +110,7 @@ def make_engine(url: str, *, echo: bool = False) -> Engine:
             parsed, echo=echo, connect_args={"check_same_thread": False, "timeout": 30}
         )
         event.listen(engine, "connect", _sqlite_pragmas)
+        event.listen(engine, "begin", _sqlite_begin)
         return engine
     if backend == "postgresql":
         if parsed.get_driver_name() != "psycopg":

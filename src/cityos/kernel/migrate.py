@@ -12,7 +12,7 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Engine
+from sqlalchemy import Connection, Engine
 
 from cityos.kernel.registry import Registry
 
@@ -41,9 +41,11 @@ def heads(engine: Engine, registry: Registry) -> set[str]:
     return set(ScriptDirectory.from_config(alembic_config(engine, registry)).get_heads())
 
 
-def current(engine: Engine) -> set[str]:
-    """The revisions the database is at."""
-    with engine.connect() as connection:
+def current(bind: Engine | Connection) -> set[str]:
+    """The revisions the database is at (read on ``bind``'s connection if one is given)."""
+    if isinstance(bind, Connection):
+        return set(MigrationContext.configure(bind).get_current_heads())
+    with bind.connect() as connection:
         return set(MigrationContext.configure(connection).get_current_heads())
 
 

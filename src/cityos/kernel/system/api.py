@@ -9,6 +9,7 @@ from fastapi import APIRouter, Response
 from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy import select, text
+from sqlalchemy.exc import SQLAlchemyError
 
 from cityos import __version__
 from cityos.kernel import migrate
@@ -32,24 +33,21 @@ def healthz() -> dict[str, str]:
 def readyz(runtime: RuntimeDep) -> JSONResponse:
     """Readiness, with the working-day calendar's warnings for years it does not know."""
     checks: dict[str, Any] = {}
-    ready = True
+    warnings: list[str] = []
     try:
-        with runtime.engine.connect() as connection:
+        with runtime.unit_of_work() as session:
+            connection = session.connection()
             connection.execute(text("SELECT 1"))
-        checks["database"] = "ok"
-    except Exception as exc:
+            checks["database"] = "ok"
+            current = migrate.current(connection)
+            expected = migrate.heads(runtime.engine, runtime.registry)
+            checks["migrations"] = "current" if current == expected else "pending"
+            if current == expected:
+                warnings = coverage_warnings(session)
+    except SQLAlchemyError as exc:
         log.warning("readiness: database unreachable: %s", exc)
         checks["database"] = f"unreachable: {type(exc).__name__}"
-        ready = False
-    if ready:
-        current = migrate.current(runtime.engine)
-        expected = migrate.heads(runtime.engine, runtime.registry)
-        checks["migrations"] = "current" if current == expected else "pending"
-        ready = current == expected
-    warnings: list[str] = []
-    if ready:
-        with runtime.unit_of_work() as session:
-            warnings = coverage_warnings(session)
+    ready = checks.get("migrations") == "current"
     body = {"status": "ready" if ready else "not ready", "checks": checks, "warnings": warnings}
     return JSONResponse(body, status_code=200 if ready else 503)
 

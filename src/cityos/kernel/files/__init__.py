@@ -1,0 +1,56 @@
+"""The file store: photos, materials and attachments, addressed by the SHA-256 of their content.
+
+Other modules keep a ``sha256`` reference to a ``StoredFile`` and call ``put`` / ``open``;
+the bytes live in a local folder or S3-compatible storage (``storage_from_settings``).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from cityos.kernel.files.api import PERMISSIONS, FileOut, content_disposition, get_storage, router
+from cityos.kernel.files.models import StoredFile
+from cityos.kernel.files.service import clean_filename, exists, get, open, put
+from cityos.kernel.files.sniff import DEFAULT_ALLOWED_TYPES, IMAGE_TYPES, Sniffed, sniff
+from cityos.kernel.files.storage import (
+    BlobNotFound,
+    LocalStorage,
+    S3Storage,
+    Storage,
+    StorageConfigError,
+    storage_from_settings,
+)
+from cityos.kernel.registry import Module
+
+module = Module(
+    name="files",
+    models=("cityos.kernel.files.models",),
+    routers=(router,),
+    migrations=Path(__file__).parent / "migrations",
+    messages={"empty_file": {"zh-CN": "文件为空", "en": "The file is empty"}},
+)
+
+__all__ = [
+    "DEFAULT_ALLOWED_TYPES",
+    "IMAGE_TYPES",
+    "PERMISSIONS",
+    "BlobNotFound",
+    "FileOut",
+    "LocalStorage",
+    "S3Storage",
+    "Sniffed",
+    "Storage",
+    "StorageConfigError",
+    "StoredFile",
+    "clean_filename",
+    "content_disposition",
+    "exists",
+    "get",
+    "get_storage",
+    "module",
+    "open",
+    "put",
+    "router",
+    "sniff",
+    "storage_from_settings",
+]
