@@ -42,6 +42,7 @@ class Settings(BaseSettings):
     port: int = 8000
     nats_url: str | None = None
     nats_stream: str = "CITYOS"
+    nats_subject_prefix: str = Field(default="cityos", pattern=r"^[A-Za-z0-9_-]+$")
     mqtt_url: str | None = None
     secret_key: SecretStr | None = None
     file_store: str = "local"
