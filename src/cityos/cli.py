@@ -159,7 +159,8 @@ def _serve(runtime: Runtime, *, host: str, port: int, background: bool) -> None:
         raise CliError("the database is not up to date: run `cityos db upgrade` first")
     configure_logging(level=runtime.settings.log_level, json=runtime.settings.log_json)
     application = create_app(runtime=runtime, background=background)
-    uvicorn.run(application, host=host, port=port, log_config=None, access_log=True)
+    # Our middleware writes the access log, with the request id; uvicorn's would lack it.
+    uvicorn.run(application, host=host, port=port, log_config=None, access_log=False)
 
 
 HostOption = Annotated[str | None, typer.Option(help="address to listen on")]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import time
 import uuid
 from collections.abc import Awaitable, Callable, Iterator
@@ -13,6 +14,8 @@ from sqlalchemy.orm import Session
 
 from cityos.kernel.logs import request_id_var
 from cityos.kernel.runtime import Runtime
+
+access_log = logging.getLogger("cityos.access")
 
 REQUESTS = Counter(
     "cityos_http_requests_total", "HTTP requests handled", ["method", "route", "status"]
@@ -58,8 +61,21 @@ async def request_context(
         response.headers["X-Request-ID"] = request_id
         return response
     finally:
+        elapsed = time.perf_counter() - started
         route = request.scope.get("route")
         template = getattr(route, "path", None) or "unmatched"
         REQUESTS.labels(request.method, template, str(status)).inc()
-        LATENCY.labels(request.method, template).observe(time.perf_counter() - started)
+        LATENCY.labels(request.method, template).observe(elapsed)
+        access_log.info(
+            "%s %s %s",
+            request.method,
+            request.url.path,
+            status,
+            extra={
+                "method": request.method,
+                "path": request.url.path,
+                "status": status,
+                "duration_ms": round(elapsed * 1000, 1),
+            },
+        )
         request_id_var.reset(token)

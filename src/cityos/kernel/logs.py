@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import sys
 from contextvars import ContextVar
+from datetime import UTC, datetime
 
 from pythonjsonlogger.json import JsonFormatter
 
@@ -16,7 +17,17 @@ class RequestIdFilter(logging.Filter):
 
     def filter(self, record: logging.LogRecord) -> bool:
         record.request_id = request_id_var.get()
+        # uvicorn adds an ANSI-coloured copy of its message; a log store wants only one.
+        record.__dict__.pop("color_message", None)
         return True
+
+
+class UtcJsonFormatter(JsonFormatter):
+    """JSON lines with ISO 8601 UTC timestamps (``2026-11-25T10:00:00.123Z``)."""
+
+    def formatTime(self, record: logging.LogRecord, datefmt: str | None = None) -> str:  # noqa: N802
+        stamp = datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds")
+        return stamp.replace("+00:00", "Z")
 
 
 def configure_logging(*, level: str = "INFO", json: bool = True) -> None:
@@ -25,7 +36,7 @@ def configure_logging(*, level: str = "INFO", json: bool = True) -> None:
     handler.addFilter(RequestIdFilter())
     if json:
         handler.setFormatter(
-            JsonFormatter(
+            UtcJsonFormatter(
                 "%(asctime)s %(levelname)s %(name)s %(message)s %(request_id)s",
                 rename_fields={"asctime": "time", "levelname": "level", "name": "logger"},
             )
