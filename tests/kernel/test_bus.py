@@ -81,18 +81,22 @@ def stream_size(stream: str) -> int:
 
 
 def consume(stream: str) -> list[Msg]:
-    """Everything in the stream, read through a new JetStream pull consumer."""
+    """Everything in the stream, read through a new JetStream pull consumer.
+
+    Reads exactly as many messages as the stream holds, with a generous timeout per
+    fetch, so a loaded machine slows the test down instead of making it miss messages.
+    """
 
     async def fetch_all(js: JetStreamContext) -> list[Msg]:
+        expected = int((await js.stream_info(stream)).state.messages)
         subscription = await js.pull_subscribe(f"{PREFIX}.{KIND}.>", stream=stream)
         messages: list[Msg] = []
         try:
-            while True:
-                batch = await subscription.fetch(100, timeout=1)
+            while len(messages) < expected:
+                batch = await subscription.fetch(min(100, expected - len(messages)), timeout=10)
                 for message in batch:
                     await message.ack()
                 messages.extend(batch)
-        except nats.errors.TimeoutError:
             return messages
         finally:
             await subscription.unsubscribe()

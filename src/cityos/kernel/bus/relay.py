@@ -39,7 +39,6 @@ from __future__ import annotations
 
 import logging
 import sys
-import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
@@ -47,7 +46,6 @@ from fnmatch import fnmatchcase
 from typing import TYPE_CHECKING, Any
 
 from prometheus_client import Counter, Gauge
-from sqlalchemy import event as sa_event
 from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
@@ -57,6 +55,7 @@ from cityos.kernel.bus.models import OutboxDelivery, OutboxEvent
 from cityos.kernel.bus.outbox import EMITTED, Event
 from cityos.kernel.clock import utcnow
 from cityos.kernel.db import is_postgresql
+from cityos.kernel.polling import PollingThread
 
 if TYPE_CHECKING:
     from cityos.kernel.registry import EventHandler, Registry
@@ -288,7 +287,7 @@ def drain(
             own.close()
 
 
-class OutboxRelay(threading.Thread):
+class OutboxRelay(PollingThread):
     """A thread draining the outbox every ``poll_interval`` seconds and right after each commit
     (of a session made by this runtime) that emitted an event."""
 
@@ -300,53 +299,26 @@ class OutboxRelay(threading.Thread):
         batch_size: int = 50,
         publisher: Publisher | None = None,
     ) -> None:
-        super().__init__(name="cityos-outbox-relay", daemon=True)
-        self.runtime = runtime
-        self.poll_interval = poll_interval
+        super().__init__(
+            runtime, name="cityos-outbox-relay", wake_flag=EMITTED, poll_interval=poll_interval
+        )
         self.batch_size = batch_size
         self._publisher = publisher
-        self._wake = threading.Event()
-        self._stopping = threading.Event()
+        self._own: NatsPublisher | None = None
+        self._relay: Relay | None = None
 
-    def start(self) -> None:
-        sa_event.listen(self.runtime.sessions, "after_commit", self._after_commit)
-        super().start()
+    def setup(self) -> None:
+        self._own = nats_publisher(self.runtime.settings) if self._publisher is None else None
+        self._relay = Relay(
+            self.runtime, publisher=self._publisher or self._own, batch_size=self.batch_size
+        )
 
-    def wake(self) -> None:
-        """Drain now rather than at the next poll."""
-        self._wake.set()
+    def work_pass(self, should_stop: Callable[[], bool]) -> None:
+        assert self._relay is not None
+        self._relay.drain(limit=sys.maxsize, should_stop=should_stop)
+        with self.runtime.sessions() as session:
+            BACKLOG.set(backlog(session))
 
-    def request_stop(self) -> None:
-        """Ask the thread to stop after the event it is delivering; returns at once."""
-        self._stopping.set()
-        self._wake.set()
-
-    def stop(self, timeout: float = 5.0) -> None:
-        """Stop the thread and wait up to ``timeout`` seconds for it."""
-        self.request_stop()
-        if self.ident is not None:
-            self.join(timeout)
-        if self.is_alive():
-            log.warning("outbox relay still busy after %.1f s; leaving it", timeout)
-
-    def run(self) -> None:
-        own = nats_publisher(self.runtime.settings) if self._publisher is None else None
-        relay = Relay(self.runtime, publisher=self._publisher or own, batch_size=self.batch_size)
-        try:
-            while not self._stopping.is_set():
-                self._wake.clear()
-                try:
-                    relay.drain(limit=sys.maxsize, should_stop=self._stopping.is_set)
-                    with self.runtime.sessions() as session:
-                        BACKLOG.set(backlog(session))
-                except Exception:
-                    log.exception("outbox relay pass failed; retrying")
-                self._wake.wait(self.poll_interval)
-        finally:
-            sa_event.remove(self.runtime.sessions, "after_commit", self._after_commit)
-            if own is not None:
-                own.close()
-
-    def _after_commit(self, session: Session) -> None:
-        if session.info.get(EMITTED):
-            self._wake.set()
+    def teardown(self) -> None:
+        if self._own is not None:
+            self._own.close()

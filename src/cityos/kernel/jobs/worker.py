@@ -39,7 +39,6 @@ import logging
 import os
 import socket
 import sys
-import threading
 import time
 import uuid
 from collections.abc import Callable
@@ -49,12 +48,12 @@ from typing import TYPE_CHECKING, Any
 
 from prometheus_client import Counter, Gauge, Histogram
 from sqlalchemy import ColumnElement, and_, func, or_, select, update
-from sqlalchemy import event as sa_event
 from sqlalchemy.orm import Session
 
 from cityos.kernel.clock import utcnow
 from cityos.kernel.jobs.models import LIVE_STATUSES, Job, JobStatus
 from cityos.kernel.jobs.service import SCHEDULED
+from cityos.kernel.polling import PollingThread
 
 if TYPE_CHECKING:
     from cityos.kernel.registry import JobHandler
@@ -274,7 +273,7 @@ def job_counts(session: Session) -> dict[JobStatus, int]:
     return counts
 
 
-class JobWorker(threading.Thread):
+class JobWorker(PollingThread):
     """A thread running due jobs, polling every ``poll_interval`` seconds and woken right after
     each commit (of a session made by this runtime) that scheduled a job."""
 
@@ -286,52 +285,14 @@ class JobWorker(threading.Thread):
         poll_interval: float = 1.0,
         lease: float = DEFAULT_LEASE,
     ) -> None:
-        super().__init__(name="cityos-job-worker", daemon=True)
-        self.runtime = runtime
+        super().__init__(
+            runtime, name="cityos-job-worker", wake_flag=SCHEDULED, poll_interval=poll_interval
+        )
         self.worker_id = worker_id or new_worker_id()
-        self.poll_interval = poll_interval
         self.runner = JobRunner(runtime, worker_id=self.worker_id, lease=lease)
-        self._wake = threading.Event()
-        self._stopping = threading.Event()
 
-    def start(self) -> None:
-        sa_event.listen(self.runtime.sessions, "after_commit", self._after_commit)
-        super().start()
-
-    def wake(self) -> None:
-        """Look for due jobs now rather than at the next poll."""
-        self._wake.set()
-
-    def request_stop(self) -> None:
-        """Ask the thread to stop after the job it is running; returns at once."""
-        self._stopping.set()
-        self._wake.set()
-
-    def stop(self, timeout: float = 5.0) -> None:
-        """Stop the thread and wait up to ``timeout`` seconds for its current job."""
-        self.request_stop()
-        if self.ident is not None:
-            self.join(timeout)
-        if self.is_alive():
-            # A daemon thread: the process may still exit; the job's lease runs out and
-            # another worker runs it again.
-            log.warning("job worker still running a job after %.1f s; leaving it", timeout)
-
-    def run(self) -> None:
-        try:
-            while not self._stopping.is_set():
-                self._wake.clear()
-                try:
-                    self.runner.run_pending(limit=sys.maxsize, should_stop=self._stopping.is_set)
-                    with self.runtime.sessions() as session:
-                        for status, count in job_counts(session).items():
-                            JOBS.labels(status.value).set(count)
-                except Exception:
-                    log.exception("job worker pass failed; retrying")
-                self._wake.wait(self.poll_interval)
-        finally:
-            sa_event.remove(self.runtime.sessions, "after_commit", self._after_commit)
-
-    def _after_commit(self, session: Session) -> None:
-        if session.info.get(SCHEDULED):
-            self._wake.set()
+    def work_pass(self, should_stop: Callable[[], bool]) -> None:
+        self.runner.run_pending(limit=sys.maxsize, should_stop=should_stop)
+        with self.runtime.sessions() as session:
+            for status, count in job_counts(session).items():
+                JOBS.labels(status.value).set(count)
