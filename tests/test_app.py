@@ -122,3 +122,15 @@ def test_readyz_is_503_while_migrations_are_pending(tmp_path: Path) -> None:
         assert response.status_code == 503
         assert response.json()["checks"] == {"database": "ok", "migrations": "pending"}
         assert fresh.get("/healthz").status_code == 200
+
+
+# Routes anyone may call. Until unified identity can check permissions, nothing else is
+# mounted: a route that changes data or reveals personal data must not be open.
+PUBLIC_ROUTES = {"/healthz", "/readyz", "/metrics", "/api/v1/meta"}
+
+
+def test_only_public_routes_are_mounted_until_identity_checks_permissions(
+    client: TestClient,
+) -> None:
+    spec = client.get("/openapi.json").json()
+    assert set(spec["paths"]) == PUBLIC_ROUTES

@@ -21,6 +21,7 @@ from pathlib import Path
 from urllib.parse import unquote
 
 import pytest
+from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from moto.server import ThreadedMotoServer
 from sqlalchemy import Engine, delete, func, select
@@ -41,7 +42,7 @@ from cityos.kernel.files import (
     content_disposition,
     storage_from_settings,
 )
-from cityos.kernel.files.api import MULTIPART_OVERHEAD
+from cityos.kernel.files.api import MULTIPART_OVERHEAD, router
 from cityos.kernel.files.storage import blob_key
 from cityos.settings import Settings
 
@@ -525,10 +526,17 @@ def test_storage_follows_the_settings(settings: Settings) -> None:
 # --- HTTP -------------------------------------------------------------------------------------
 
 
+def files_app(settings: Settings) -> FastAPI:
+    """The whole app with the file routes mounted as identity will mount them."""
+    app = create_app(settings)
+    app.include_router(router, prefix="/api/v1")
+    return app
+
+
 @pytest.fixture
 def client(settings: Settings, engine: Engine) -> Iterator[TestClient]:
     """The whole app on the test database; the rows its requests commit are removed after."""
-    app = create_app(settings.model_copy(update={"max_upload_bytes": 64 * 1024}))
+    app = files_app(settings.model_copy(update={"max_upload_bytes": 64 * 1024}))
     try:
         with TestClient(app) as client:
             yield client
@@ -610,7 +618,7 @@ def test_a_body_without_length_is_cut_off_as_it_arrives(settings: Settings) -> N
     Driven through raw ASGI, because the test client reads a whole request body first.
     """
     limit = 64 * 1024
-    app = create_app(settings.model_copy(update={"max_upload_bytes": limit}))
+    app = files_app(settings.model_copy(update={"max_upload_bytes": limit}))
     received = 0
 
     async def receive() -> dict[str, object]:

@@ -2,6 +2,11 @@
 
 Other modules keep a ``sha256`` reference to a ``StoredFile`` and call ``put`` / ``open``;
 the bytes live in a local folder or S3-compatible storage (``storage_from_settings``).
+
+The HTTP routes in ``api.py`` (upload, download) are built and tested but not mounted:
+every endpoint must be authorised, and permissions arrive with unified identity. That
+work adds ``router`` to this module's ``routers`` once ``files.upload``/``files.read``
+can be checked.
 """
 
 from __future__ import annotations
@@ -25,7 +30,6 @@ from cityos.kernel.registry import Module
 module = Module(
     name="files",
     models=("cityos.kernel.files.models",),
-    routers=(router,),
     migrations=Path(__file__).parent / "migrations",
     messages={"empty_file": {"zh-CN": "文件为空", "en": "The file is empty"}},
 )
