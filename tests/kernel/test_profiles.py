@@ -168,3 +168,25 @@ def test_demo_accounts_exist_in_demo_mode_only(
 def test_an_unknown_profile_name_is_a_clear_fault() -> None:
     with pytest.raises(profiles.ProfileInvalid, match="error"):
         profiles.resolve("atlantis")
+
+
+def test_the_district_calendar_uses_the_profiles_office_hours(
+    session: Session, profile_copy: Path, registry: Registry, settings: Settings
+) -> None:
+    from datetime import UTC, datetime
+
+    from cityos.kernel.system import district_calendar
+
+    district = profile_copy / "district.yaml"
+    district.write_text(
+        district.read_text(encoding="utf-8").replace('end: "18:00"', 'end: "17:30"'),
+        encoding="utf-8",
+    )
+    before = district_calendar(session)
+    assert before.working_day.total_seconds() == 7 * 3600
+    profiles.load(session, root=profile_copy, registry=registry, settings=settings)
+    calendar = district_calendar(session)
+    assert calendar.working_day.total_seconds() == 6.5 * 3600
+    # Friday 27 Nov 2026, 17:00 Shanghai + 1 working hour: 30 min today, 30 min on Monday.
+    start = datetime(2026, 11, 27, 9, 0, tzinfo=UTC)
+    assert calendar.add_working_hours(start, 1) == datetime(2026, 11, 30, 1, 30, tzinfo=UTC)

@@ -7,6 +7,7 @@ from pathlib import Path
 from cityos.kernel.registry import Module
 from cityos.kernel.system.api import api, probes
 from cityos.kernel.system.profile import district_section
+from cityos.kernel.system.service import district_calendar
 
 module = Module(
     name="system",
@@ -16,3 +17,5 @@ module = Module(
     migrations=Path(__file__).parent / "migrations",
     profile_sections=(district_section,),
 )
+
+__all__ = ["district_calendar", "module"]
