@@ -124,9 +124,29 @@ def test_readyz_is_503_while_migrations_are_pending(tmp_path: Path) -> None:
         assert fresh.get("/healthz").status_code == 200
 
 
-# Routes anyone may call. Until unified identity can check permissions, nothing else is
-# mounted: a route that changes data or reveals personal data must not be open.
-PUBLIC_ROUTES = {"/healthz", "/readyz", "/metrics", "/api/v1/meta"}
+# Routes anyone may call: probes, platform metadata and the district's published reference
+# geography. Until unified identity can check permissions, nothing else is mounted: a route
+# that changes data or reveals personal data must not be open.
+PUBLIC_ROUTES = {
+    "/healthz",
+    "/readyz",
+    "/metrics",
+    "/api/v1/meta",
+    *(
+        f"/api/v1/geo/{path}"
+        for path in (
+            "regions",
+            "regions/{code}",
+            "locate",
+            "geocode",
+            "reverse",
+            "transform",
+            "collections",
+            "collections/{layer_id}",
+            "collections/{layer_id}/items",
+        )
+    ),
+}
 
 
 def test_only_public_routes_are_mounted_until_identity_checks_permissions(
@@ -134,3 +154,4 @@ def test_only_public_routes_are_mounted_until_identity_checks_permissions(
 ) -> None:
     spec = client.get("/openapi.json").json()
     assert set(spec["paths"]) == PUBLIC_ROUTES
+    assert all(set(operations) == {"get"} for operations in spec["paths"].values())

@@ -3,21 +3,18 @@
 from __future__ import annotations
 
 import sys
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from typing import Annotated, TypeVar
 
 import typer
-from rich.console import Console
 from rich.progress import Progress, SpinnerColumn, TextColumn
 from rich.table import Table
-from sqlalchemy.exc import OperationalError
 
 from cityos.kernel import migrate, profiles
-from cityos.kernel.db import DatabaseUrlError
+from cityos.kernel.cli import CliError, clear_errors, cli_runtime, console, err
 from cityos.kernel.registry import get_registry
-from cityos.kernel.runtime import Runtime, build_runtime
-from cityos.settings import InsecureSettingsError, Mode, Settings, get_settings
+from cityos.kernel.runtime import Runtime
+from cityos.settings import Mode, get_settings
 
 app = typer.Typer(
     help="CityOS: 罗湖区数字政府和智慧城市平台 (Luohu District smart-city platform).",
@@ -29,36 +26,7 @@ profile_app = typer.Typer(help="District profiles: validate and load.", no_args_
 app.add_typer(db_app, name="db")
 app.add_typer(profile_app, name="profile")
 
-console = Console(soft_wrap=True)
-err = Console(stderr=True, soft_wrap=True)
 T = TypeVar("T")
-
-
-class CliError(Exception):
-    """A failure reported to the operator in one line, with a non-zero exit."""
-
-
-@contextmanager
-def _clear_errors() -> Iterator[None]:
-    """Turn configuration and connection failures into one clear line and exit code 2."""
-    try:
-        yield
-    except CliError as exc:
-        err.print(f"[red]error:[/red] {exc}")
-        raise typer.Exit(2) from None
-    except (DatabaseUrlError, InsecureSettingsError) as exc:
-        err.print(f"[red]error:[/red] {exc}")
-        raise typer.Exit(2) from None
-    except OperationalError as exc:
-        reason = str(exc.orig).strip().splitlines()[0] if exc.orig else str(exc)
-        err.print(f"[red]error:[/red] cannot reach the database: {reason}")
-        raise typer.Exit(2) from None
-
-
-def _runtime(settings: Settings | None = None) -> Runtime:
-    settings = settings or get_settings()
-    settings.check_production()
-    return build_runtime(settings)
 
 
 def _with_spinner(label: str, work: Callable[[], T]) -> T:
@@ -72,8 +40,8 @@ def _with_spinner(label: str, work: Callable[[], T]) -> T:
 @db_app.command("upgrade")
 def db_upgrade() -> None:
     """Apply every pending migration (idempotent)."""
-    with _clear_errors():
-        runtime = _runtime()
+    with clear_errors():
+        runtime = cli_runtime()
         _with_spinner(
             "applying migrations…", lambda: migrate.upgrade(runtime.engine, runtime.registry)
         )
@@ -83,8 +51,8 @@ def db_upgrade() -> None:
 @db_app.command("current")
 def db_current() -> None:
     """Show the database's revisions and whether any are pending."""
-    with _clear_errors():
-        runtime = _runtime()
+    with clear_errors():
+        runtime = cli_runtime()
         current = migrate.current(runtime.engine)
         expected = migrate.heads(runtime.engine, runtime.registry)
         for revision in sorted(current) or ["(empty database)"]:
@@ -106,7 +74,7 @@ def _print_issues(issues: list[profiles.ProfileIssue]) -> None:
 @profile_app.command("validate")
 def profile_validate(path: Annotated[str, typer.Argument(help="profile folder or name")]) -> None:
     """Check a profile and list every error with its file and line."""
-    with _clear_errors():
+    with clear_errors():
         try:
             root = profiles.resolve(path)
         except profiles.ProfileInvalid as exc:
@@ -131,8 +99,8 @@ def load_profile(runtime: Runtime, name_or_path: str) -> profiles.LoadResult:
 @profile_app.command("load")
 def profile_load(name: Annotated[str, typer.Argument(help="profile name or folder")]) -> None:
     """Load a profile transactionally; loading the same profile twice changes nothing."""
-    with _clear_errors():
-        runtime = _runtime()
+    with clear_errors():
+        runtime = cli_runtime()
         if not migrate.is_current(runtime.engine, runtime.registry):
             raise CliError("the database is not up to date: run `cityos db upgrade` first")
         try:
@@ -170,8 +138,8 @@ PortOption = Annotated[int | None, typer.Option(help="port to listen on")]
 @app.command()
 def serve(host: HostOption = None, port: PortOption = None) -> None:
     """Run the API, the job worker and the outbox relay in one process."""
-    with _clear_errors():
-        runtime = _runtime()
+    with clear_errors():
+        runtime = cli_runtime()
         _serve(
             runtime,
             host=host or runtime.settings.host,
@@ -183,8 +151,8 @@ def serve(host: HostOption = None, port: PortOption = None) -> None:
 @app.command()
 def api(host: HostOption = None, port: PortOption = None) -> None:
     """Run only the API (scale out: run workers with `cityos worker`)."""
-    with _clear_errors():
-        runtime = _runtime()
+    with clear_errors():
+        runtime = cli_runtime()
         _serve(
             runtime,
             host=host or runtime.settings.host,
@@ -202,8 +170,8 @@ def worker() -> None:
     from cityos.kernel.logs import configure_logging
     from cityos.kernel.workers import start_workers
 
-    with _clear_errors():
-        runtime = _runtime()
+    with clear_errors():
+        runtime = cli_runtime()
         configure_logging(level=runtime.settings.log_level, json=runtime.settings.log_json)
         stop = start_workers(runtime)
         done = threading.Event()
@@ -218,11 +186,11 @@ def demo(host: HostOption = None, port: PortOption = None) -> None:
     """What `make run` starts: migrate, load the demo profile once, print accounts, serve."""
     from cityos.foundation.identity import demo_accounts
 
-    with _clear_errors():
+    with clear_errors():
         settings = get_settings()
         if settings.mode is Mode.PRODUCTION:
             raise CliError("`cityos demo` is for demo mode; use `cityos serve` in production")
-        runtime = _runtime(settings)
+        runtime = cli_runtime(settings)
         _with_spinner(
             "applying migrations…", lambda: migrate.upgrade(runtime.engine, runtime.registry)
         )

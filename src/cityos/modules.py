@@ -7,4 +7,5 @@ INSTALLED: tuple[str, ...] = (
     "cityos.kernel.jobs",
     "cityos.kernel.files",
     "cityos.foundation.identity",
+    "cityos.foundation.geo",
 )

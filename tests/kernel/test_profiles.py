@@ -5,15 +5,17 @@ from __future__ import annotations
 import shutil
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 import pytest
+from pydantic import BaseModel, ConfigDict, RootModel
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from cityos.foundation.identity.models import Department, User
 from cityos.kernel import profiles
 from cityos.kernel.calendar.models import CalendarDay
-from cityos.kernel.registry import Registry
+from cityos.kernel.registry import Module, ProfileSection, Registry
 from cityos.kernel.system.models import District, ProfileLoad
 from cityos.settings import Settings
 
@@ -190,3 +192,78 @@ def test_the_district_calendar_uses_the_profiles_office_hours(
     # Friday 27 Nov 2026, 17:00 Shanghai + 1 working hour: 30 min today, 30 min on Monday.
     start = datetime(2026, 11, 27, 9, 0, tzinfo=UTC)
     assert calendar.add_working_hours(start, 1) == datetime(2026, 11, 30, 1, 30, tzinfo=UTC)
+
+
+class Person(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: str
+    age: int
+
+
+class People(RootModel[list[Person]]):
+    pass
+
+
+class Names(BaseModel):
+    names: list[str]
+
+
+def _ignore(session: Session, context: profiles.ProfileContext, documents: list[Any]) -> None:
+    return None
+
+
+def test_a_bad_csv_row_is_named_by_its_line(tmp_path: Path) -> None:
+    people = ProfileSection(name="people", files=("people.csv",), schema=People, load=_ignore)
+    (tmp_path / "people.csv").write_text(
+        "name,age\nAda,36\nBrendan,x\nCarla,40,extra\n\nDan,51\n", encoding="utf-8"
+    )
+    issues = profiles.validate(tmp_path, Registry((Module(name="t", profile_sections=(people,)),)))
+    assert [(i.file, i.line, i.where) for i in issues] == [
+        ("people.csv", 4, "2"),  # one value more than the header has columns
+        ("people.csv", 3, "1.age"),
+    ]
+    parsed, _ = profiles.parse_file(tmp_path / "people.csv", tmp_path)
+    assert parsed is not None
+    assert parsed.data[3] == {"name": "Dan", "age": "51"}
+    assert parsed.line_of((3, "age")) == 6  # the blank line is skipped, not counted as a row
+
+
+def test_a_section_check_sees_its_files_and_the_clean_earlier_sections(
+    tmp_path: Path,
+) -> None:
+    seen: list[profiles.ProfileDocuments] = []
+
+    def check(documents: profiles.ProfileDocuments) -> list[profiles.ProfileIssue]:
+        seen.append(documents)
+        known = {n for f in documents.earlier.get("first", []) for n in f.document.names}  # type: ignore[attr-defined]
+        (mine,) = documents.files
+        return [
+            profiles.ProfileIssue(
+                mine.relative, mine.line_of(("names", i)), "", f"unknown {n}", (1.0, 2.0)
+            )
+            for i, n in enumerate(mine.document.names)  # type: ignore[attr-defined]
+            if n not in known
+        ]
+
+    first = ProfileSection(name="first", files=("a.yaml",), schema=Names, load=_ignore, order=1)
+    second = ProfileSection(
+        name="second", files=("b.yaml",), schema=Names, load=_ignore, order=2, check=check
+    )
+    registry = Registry((Module(name="t", profile_sections=(first, second)),))
+    (tmp_path / "a.yaml").write_text("names: [x, y]\n", encoding="utf-8")
+    (tmp_path / "b.yaml").write_text("names:\n  - x\n  - z\n", encoding="utf-8")
+
+    issues = profiles.validate(tmp_path, registry)
+
+    assert [(i.file, i.line, i.message) for i in issues] == [("b.yaml", 3, "unknown z")]
+    assert str(issues[0]) == "b.yaml:3: unknown z at 1.000000, 2.000000"
+    assert [f.relative for f in seen[0].earlier["first"]] == ["a.yaml"]
+
+    (tmp_path / "a.yaml").write_text("names: x\n", encoding="utf-8")
+    issues = profiles.validate(tmp_path, registry)
+    assert "first" not in seen[-1].earlier  # a section with faults is not offered to others
+    (tmp_path / "b.yaml").write_text("names: 3\n", encoding="utf-8")
+    calls = len(seen)
+    profiles.validate(tmp_path, registry)
+    assert len(seen) == calls  # a check never runs on files its schema refused

@@ -2,11 +2,20 @@
 
 Each module keeps its revisions in its own folder (``Module.migrations``) on a branch named
 after it; ``upgrade`` brings every branch to its head. Running it twice changes nothing.
+
+Some objects exist on one database only and no model maps them, so that one set of models
+serves both: PostGIS ``geom`` columns with their ``ix_<table>_geom`` GiST indexes, and
+SQLite R*Tree tables named ``<table>_rtree`` (with their ``_key`` map and SQLite's own
+``_node``/``_parent``/``_rowid`` shadow tables). ``include_object`` keeps them out of the
+comparison of models with the database, so a module may add such objects only under
+these names.
 """
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
+from typing import Any
 
 from alembic import command
 from alembic.config import Config
@@ -17,6 +26,25 @@ from sqlalchemy import Connection, Engine
 from cityos.kernel.registry import Registry
 
 SCRIPT_LOCATION = Path(__file__).parent / "migrations"
+
+
+_UNMAPPED_TABLE = re.compile(r".+_rtree(_key|_node|_parent|_rowid)?$")
+_UNMAPPED_INDEX = re.compile(r"ix_.+_geom$")
+
+
+def include_object(
+    obj: Any, name: str | None, type_: str, reflected: bool, compare_to: Any
+) -> bool:
+    """Alembic's filter: skip the database-specific objects no model maps (see above)."""
+    if not reflected or compare_to is not None or name is None:
+        return True
+    if type_ == "table":
+        return not _UNMAPPED_TABLE.match(name)
+    if type_ == "column":
+        return name != "geom"
+    if type_ == "index":
+        return not _UNMAPPED_INDEX.match(name)
+    return True
 
 
 def alembic_config(engine: Engine, registry: Registry) -> Config:

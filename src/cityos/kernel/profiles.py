@@ -1,16 +1,23 @@
-"""District profiles: YAML and GeoJSON files validated by the modules' schemas and loaded
-in one transaction.
+"""District profiles: YAML, GeoJSON and CSV files validated by the modules' schemas and
+loaded in one transaction.
 
 Validation collects every error of every file, each with its file and line, before
 anything is written. PyYAML gives node positions but pydantic does not know them, so a
 small walker maps each data path to the line it came from (and catches duplicate keys,
-which PyYAML would silently overwrite).
+which PyYAML would silently overwrite). A CSV file becomes a list of rows keyed by its
+header, row ``i`` mapped to the line it was read from.
+
+A section may also ``check`` what its schema cannot see: faults across its files (a child
+region outside its parent in another file) or against the sections validated before it.
 """
 
 from __future__ import annotations
 
+import csv
 import hashlib
+import io
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -32,17 +39,19 @@ DataPath = tuple[str | int, ...]
 
 @dataclass(frozen=True)
 class ProfileIssue:
-    """One fault in a profile file."""
+    """One fault in a profile file; ``position`` is the (lon, lat) of a geometric fault."""
 
     file: str
     line: int | None
     where: str
     message: str
+    position: tuple[float, float] | None = None
 
     def __str__(self) -> str:
         position = f"{self.file}:{self.line}" if self.line else self.file
         where = f" [{self.where}]" if self.where else ""
-        return f"{position}{where}: {self.message}"
+        at = f" at {self.position[0]:.6f}, {self.position[1]:.6f}" if self.position else ""
+        return f"{position}{where}: {self.message}{at}"
 
 
 class ProfileInvalid(DomainError):
@@ -77,14 +86,43 @@ class ParsedFile:
         return None
 
 
+@dataclass(frozen=True)
+class ValidatedFile:
+    """A file its section's schema accepted: the parsed data and the validated document."""
+
+    parsed: ParsedFile
+    document: BaseModel
+
+    @property
+    def relative(self) -> str:
+        return self.parsed.relative
+
+    def line_of(self, where: DataPath) -> int | None:
+        return self.parsed.line_of(where)
+
+
+@dataclass(frozen=True)
+class ProfileDocuments:
+    """What a section's ``check`` sees: its own files, and the files of each earlier section
+    (by name) whose validation found no fault."""
+
+    files: list[ValidatedFile]
+    earlier: Mapping[str, list[ValidatedFile]]
+
+
 @dataclass
 class ProfileContext:
-    """What a section's loader knows about the load it is part of."""
+    """What a section's loader knows about the load it is part of.
+
+    ``files`` are the profile-relative paths of the documents the running section's loader
+    was given, in the same order.
+    """
 
     name: str
     root: Path
     settings: Settings
     summary: dict[str, Any] = field(default_factory=dict)
+    files: list[str] = field(default_factory=list)
 
     def count(self, key: str, n: int = 1) -> None:
         self.summary[key] = int(self.summary.get(key, 0)) + n
@@ -127,13 +165,43 @@ def _walk(node: yaml.Node, where: DataPath, lines: dict[DataPath, int], faults: 
             _walk(item, (*where, index), lines, faults)
 
 
+def _parse_csv(
+    path: Path, relative: str, text: str
+) -> tuple[ParsedFile | None, list[ProfileIssue]]:
+    # Each row is keyed by (index,) to the line it ends on: row i is line i + 2 unless a
+    # quoted value spans lines. A row longer than the header is a fault (DictReader would
+    # file the extra values under None); a repeated column name too (it would overwrite).
+    reader = csv.DictReader(io.StringIO(text.removeprefix("\ufeff")))
+    rows: list[dict[str, str | None]] = []
+    lines: dict[DataPath, int] = {}
+    issues: list[ProfileIssue] = []
+    try:
+        header = reader.fieldnames or []
+        repeated = sorted({name for name in header if header.count(name) > 1})
+        if repeated:
+            message = f"duplicate column {', '.join(map(repr, repeated))}"
+            issues.append(ProfileIssue(relative, 1, "", message))
+        for index, row in enumerate(reader):
+            lines[(index,)] = reader.line_num
+            extra = row.pop(None, None)
+            if extra:
+                message = f"{len(extra)} more value(s) than the header has columns"
+                issues.append(ProfileIssue(relative, reader.line_num, str(index), message))
+            rows.append(row)
+    except csv.Error as exc:
+        return None, [ProfileIssue(relative, reader.line_num, "", f"invalid CSV: {exc}")]
+    return ParsedFile(path, relative, rows, lines), issues
+
+
 def parse_file(path: Path, root: Path) -> tuple[ParsedFile | None, list[ProfileIssue]]:
-    """Read one YAML or JSON/GeoJSON file, keeping line numbers; faults as issues."""
+    """Read one YAML, JSON/GeoJSON or CSV file, keeping line numbers; faults as issues."""
     relative = str(path.relative_to(root))
     try:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         return None, [ProfileIssue(relative, None, "", f"cannot read: {exc}")]
+    if path.suffix == ".csv":
+        return _parse_csv(path, relative, text)
     if path.suffix in {".json", ".geojson"}:
         try:
             return ParsedFile(path, relative, json.loads(text), {}), []
@@ -169,21 +237,21 @@ def _section_files(root: Path, section: ProfileSection) -> list[Path]:
 
 
 def _validate_section(
-    root: Path, section: ProfileSection
-) -> tuple[list[BaseModel], list[ProfileIssue], list[Path]]:
+    root: Path, section: ProfileSection, earlier: Mapping[str, list[ValidatedFile]]
+) -> tuple[list[ValidatedFile], list[ProfileIssue], list[Path]]:
     files = _section_files(root, section)
     issues: list[ProfileIssue] = []
     if not files and section.required:
         wanted = ", ".join(section.files)
         issues.append(ProfileIssue(wanted, None, section.name, "required file is missing"))
-    documents: list[BaseModel] = []
+    validated: list[ValidatedFile] = []
     for path in files:
         parsed, faults = parse_file(path, root)
         issues.extend(faults)
         if parsed is None:
             continue
         try:
-            documents.append(section.schema.model_validate(parsed.data))
+            validated.append(ValidatedFile(parsed, section.schema.model_validate(parsed.data)))
         except ValidationError as exc:
             for error in exc.errors():
                 where = tuple(error["loc"])
@@ -195,15 +263,31 @@ def _validate_section(
                         error["msg"],
                     )
                 )
-    return documents, issues, files
+    # Checks across files see only schema-valid data, so they never report a fault's echo.
+    if section.check is not None and not issues:
+        issues.extend(section.check(ProfileDocuments(validated, earlier)))
+    return validated, issues, files
+
+
+def _validate_all(
+    root: Path, registry: Registry
+) -> tuple[list[tuple[ProfileSection, list[ValidatedFile], list[Path]]], list[ProfileIssue]]:
+    """Every section in load order, each checked against the earlier sections that passed."""
+    results: list[tuple[ProfileSection, list[ValidatedFile], list[Path]]] = []
+    issues: list[ProfileIssue] = []
+    passed: dict[str, list[ValidatedFile]] = {}
+    for section in registry.profile_sections():
+        validated, faults, files = _validate_section(root, section, passed)
+        issues.extend(faults)
+        results.append((section, validated, files))
+        if not faults:
+            passed[section.name] = validated
+    return results, issues
 
 
 def validate(root: Path, registry: Registry) -> list[ProfileIssue]:
     """Every fault in the profile at ``root``; an empty list means it can be loaded."""
-    issues: list[ProfileIssue] = []
-    for section in registry.profile_sections():
-        issues.extend(_validate_section(root, section)[1])
-    return issues
+    return _validate_all(root, registry)[1]
 
 
 def load(session: Session, *, root: Path, registry: Registry, settings: Settings) -> LoadResult:
@@ -212,27 +296,23 @@ def load(session: Session, *, root: Path, registry: Registry, settings: Settings
     Raises ``ProfileInvalid`` with every fault before writing anything. Loading the same
     content twice changes nothing: the second load sees the same hash and stops.
     """
-    sections = registry.profile_sections()
-    validated: list[tuple[ProfileSection, list[BaseModel]]] = []
-    issues: list[ProfileIssue] = []
+    validated, issues = _validate_all(root, registry)
+    if issues:
+        raise ProfileInvalid(issues)
     digest = hashlib.sha256()
-    for section in sections:
-        documents, faults, files = _validate_section(root, section)
-        issues.extend(faults)
-        validated.append((section, documents))
+    for _, _, files in validated:
         for path in files:
             digest.update(str(path.relative_to(root)).encode())
             digest.update(path.read_bytes())
-    if issues:
-        raise ProfileInvalid(issues)
     content_hash = digest.hexdigest()
     name = root.name
     last = current_load(session, name)
     if last is not None and last.content_hash == content_hash:
         return LoadResult(name, content_hash, changed=False, summary=dict(last.summary))
     context = ProfileContext(name=name, root=root, settings=settings)
-    for section, documents in validated:
-        section.load(session, context, documents)
+    for section, files_validated, _ in validated:
+        context.files = [f.relative for f in files_validated]
+        section.load(session, context, [f.document for f in files_validated])
     session.add(ProfileLoad(profile=name, content_hash=content_hash, summary=context.summary))
     session.flush()
     return LoadResult(name, content_hash, changed=True, summary=context.summary)

@@ -22,7 +22,7 @@ if TYPE_CHECKING:
     from pydantic import BaseModel
     from sqlalchemy.orm import Session
 
-    from cityos.kernel.profiles import ProfileContext
+    from cityos.kernel.profiles import ProfileContext, ProfileDocuments, ProfileIssue
 
 
 JobHandler = Callable[["Session", dict[str, Any]], None]
@@ -34,8 +34,10 @@ class ProfileSection:
     """A part of a district profile that one module validates and loads.
 
     ``files`` are paths relative to the profile folder (glob patterns allowed). ``schema``
-    validates each file's parsed YAML/JSON; ``load`` writes the validated data, idempotently,
-    inside the loader's single transaction. ``order`` sorts sections (lower loads first).
+    validates each file's parsed YAML/JSON/CSV; ``check``, if given, then looks across the
+    section's files and the earlier sections' for faults no single file shows, and returns
+    them; ``load`` writes the validated data, idempotently, inside the loader's single
+    transaction. ``order`` sorts sections (lower loads, and is checked, first).
     """
 
     name: str
@@ -44,6 +46,7 @@ class ProfileSection:
     load: Callable[[Session, ProfileContext, list[Any]], None]
     order: int = 100
     required: bool = True
+    check: Callable[[ProfileDocuments], list[ProfileIssue]] | None = None
 
 
 @dataclass(frozen=True)

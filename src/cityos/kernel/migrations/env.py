@@ -6,6 +6,7 @@ from alembic import context
 from sqlalchemy import Engine
 
 from cityos.kernel.db import Base
+from cityos.kernel.migrate import include_object
 from cityos.kernel.registry import Registry, get_registry
 
 config = context.config
@@ -25,6 +26,7 @@ with engine.connect() as connection:
         target_metadata=Base.metadata,
         render_as_batch=connection.dialect.name == "sqlite",
         compare_type=True,
+        include_object=include_object,
     )
     with context.begin_transaction():
         context.run_migrations()

@@ -1,0 +1,264 @@
+"""The geo API: regions, locate, geocode, reverse, transform and OGC API – Features layers.
+
+Every route here answers from reference data the district publishes anyway (its regions,
+its standard addresses, public layers such as shelters and landmarks), so they are public
+reads; nothing here changes data or reveals personal data. Each takes and returns a
+``crs`` (WGS84 by default; GCJ-02 and BD-09 for Chinese base maps).
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query, Request
+
+from cityos.foundation.geo import service
+from cityos.foundation.geo.crs import Crs, parse_crs, transform
+from cityos.foundation.geo.gazetteer import gazetteer
+from cityos.foundation.geo.index import Bbox, RegionChain, RegionRef, locate, reverse
+from cityos.foundation.geo.models import Level
+from cityos.kernel.errors import ValidationFailed
+from cityos.kernel.http import DbSession
+from cityos.kernel.pagination import DEFAULT_LIMIT, MAX_LIMIT
+
+router = APIRouter(prefix="/geo", tags=["geo 时空信息"])
+
+Lon = Annotated[float, Query(ge=-180, le=180, description="longitude in `crs`")]
+Lat = Annotated[float, Query(ge=-90, le=90, description="latitude in `crs`")]
+CrsParam = Annotated[
+    str, Query(description="wgs84 (default), cgcs2000, gcj02 or bd09; EPSG codes accepted")
+]
+
+
+def _crs(text: str, field: str = "crs") -> Crs:
+    return parse_crs(text, field=field)
+
+
+def _to_wgs84(lon: float, lat: float, source: Crs) -> tuple[float, float]:
+    if source in (Crs.WGS84, Crs.CGCS2000):
+        return lon, lat
+    x, y = transform(lon, lat, source=source, target=Crs.WGS84)
+    return float(x), float(y)
+
+
+def _from_wgs84(lon: float, lat: float, target: Crs) -> list[float]:
+    if target in (Crs.WGS84, Crs.CGCS2000):
+        return [round(lon, 7), round(lat, 7)]
+    x, y = transform(lon, lat, source=Crs.WGS84, target=target)
+    return [round(float(x), 7), round(float(y), 7)]
+
+
+def _ref(ref: RegionRef | None) -> dict[str, Any] | None:
+    if ref is None:
+        return None
+    return {"code": ref.code, "level": ref.level, "name": {"zh": ref.name_zh, "en": ref.name_en}}
+
+
+def _chain(chain: RegionChain) -> dict[str, Any]:
+    return {
+        "district": _ref(chain.district),
+        "subdistrict": _ref(chain.subdistrict),
+        "community": _ref(chain.community),
+        "grid": _ref(chain.grid),
+    }
+
+
+@router.get("/regions", summary="Regions (district, subdistricts, communities, grids)")
+def regions(
+    session: DbSession,
+    level: Level | None = None,
+    parent: Annotated[str | None, Query(pattern=r"^\d{6,15}$")] = None,
+    geometry: bool = False,
+    crs: CrsParam = "wgs84",
+) -> dict[str, Any]:
+    """Regions by code; with ``geometry=true`` a GeoJSON FeatureCollection."""
+    target = _crs(crs)
+    found = service.list_regions(session, level=level, parent=parent)
+    if geometry:
+        return {
+            "type": "FeatureCollection",
+            "crs": target.value,
+            "features": [service.region_feature(r, target=target) for r in found],
+        }
+    return {
+        "crs": target.value,
+        "regions": [
+            {
+                "code": r.code,
+                "level": r.level,
+                "parent": r.parent_code,
+                "name": {"zh": r.name_zh, "en": r.name_en},
+                "synthetic": r.synthetic,
+                "area_m2": round(r.area_m2, 1),
+                "centroid": _from_wgs84(r.centroid_lon, r.centroid_lat, target),
+            }
+            for r in found
+        ],
+    }
+
+
+@router.get("/regions/{code}", summary="One region as a GeoJSON Feature")
+def region(session: DbSession, code: str, crs: CrsParam = "wgs84") -> dict[str, Any]:
+    """The region with this code, with its geometry."""
+    return service.region_feature(service.get_region(session, code=code), target=_crs(crs))
+
+
+@router.get("/locate", summary="The regions a point lies in, or outside")
+def locate_point(session: DbSession, lon: Lon, lat: Lat, crs: CrsParam = "wgs84") -> dict[str, Any]:
+    """District, subdistrict, community and grid at a point; ``outside: true`` if none."""
+    source = _crs(crs)
+    x, y = _to_wgs84(lon, lat, source)
+    chain = locate(session, lon=x, lat=y)
+    answer: dict[str, Any] = {"crs": source.value, "point": [lon, lat], "outside": chain is None}
+    if chain is not None:
+        answer.update(_chain(chain))
+    return answer
+
+
+@router.get("/geocode", summary="Address text to a standard address, point and regions")
+def geocode(
+    session: DbSession,
+    address: Annotated[str, Query(min_length=1, max_length=200)],
+    crs: CrsParam = "wgs84",
+) -> dict[str, Any]:
+    """``matched`` with a point and confidence, or ``unsure``/``not_found`` with candidates."""
+    target = _crs(crs)
+    result = gazetteer(session).geocode(address).as_dict()
+    if result["lon"] is not None:
+        result["lon"], result["lat"] = _from_wgs84(result["lon"], result["lat"], target)
+    for candidate in result["candidates"]:
+        candidate["lon"], candidate["lat"] = _from_wgs84(candidate["lon"], candidate["lat"], target)
+    result["crs"] = target.value
+    return result
+
+
+@router.get("/reverse", summary="The nearest standard address and the regions at a point")
+def reverse_geocode(
+    session: DbSession,
+    lon: Lon,
+    lat: Lat,
+    crs: CrsParam = "wgs84",
+    max_distance_m: Annotated[float, Query(gt=0, le=5000)] = 500.0,
+) -> dict[str, Any]:
+    """``outside: true`` outside the district; ``address: null`` when none is near enough."""
+    source = _crs(crs)
+    x, y = _to_wgs84(lon, lat, source)
+    found = reverse(session, lon=x, lat=y, max_distance_m=max_distance_m)
+    answer: dict[str, Any] = {"crs": source.value, "point": [lon, lat], "outside": found.outside}
+    if found.chain is None:
+        return answer
+    answer.update(_chain(found.chain))
+    if found.address is None:
+        answer["address"] = None
+        return answer
+    place = found.address
+    answer["address"] = {
+        "code": place.code,
+        "text": service.address_text(place, found.chain, city="深圳市"),
+        "road": place.road,
+        "number": place.number,
+        "building": place.building,
+        "unit": place.unit,
+        "point": _from_wgs84(place.lon, place.lat, source),
+        "distance_m": round(found.distance_m or 0.0, 1),
+        "synthetic": place.synthetic,
+    }
+    return answer
+
+
+@router.get("/transform", summary="Convert a point between WGS84, CGCS2000, GCJ-02 and BD-09")
+def transform_point(
+    lon: Lon,
+    lat: Lat,
+    source: Annotated[str, Query(alias="from")] = "wgs84",
+    target: Annotated[str, Query(alias="to")] = "gcj02",
+) -> dict[str, Any]:
+    """The point in the target system (GCJ-02/BD-09 inverses are exact, not one-step)."""
+    origin, goal = _crs(source, "from"), _crs(target, "to")
+    x, y = transform(lon, lat, source=origin, target=goal)
+    return {"from": origin.value, "to": goal.value, "lon": round(x, 7), "lat": round(y, 7)}
+
+
+def _bbox(text: str | None) -> Bbox | None:
+    if text is None:
+        return None
+    try:
+        values = [float(part) for part in text.split(",")]
+    except ValueError:
+        values = []
+    if len(values) != 4 or not (values[0] <= values[2] and values[1] <= values[3]):
+        raise ValidationFailed(
+            "bbox must be min_lon,min_lat,max_lon,max_lat",
+            code="invalid_bbox",
+            errors=[{"field": "bbox", "message": "four numbers, minimums first"}],
+        )
+    return (values[0], values[1], values[2], values[3])
+
+
+def _collection(summary: service.LayerSummary, base: str) -> dict[str, Any]:
+    layer = summary.layer
+    return {
+        "id": layer.id,
+        "title": layer.title_zh,
+        "title_en": layer.title_en,
+        "geometry_type": layer.geometry_type,
+        "synthetic": layer.synthetic,
+        "count": summary.count,
+        "extent": {"spatial": {"bbox": [list(summary.extent)] if summary.extent else []}},
+        "properties": layer.properties,
+        "links": [
+            {"rel": "items", "type": "application/geo+json", "href": f"{base}/{layer.id}/items"}
+        ],
+    }
+
+
+@router.get("/collections", summary="Layers (OGC API – Features collections)")
+def collections(session: DbSession, request: Request) -> dict[str, Any]:
+    """Every layer of the profile with its feature count and extent."""
+    base = str(request.url_for("collections")).rstrip("/")
+    return {"collections": [_collection(s, base) for s in service.list_layers(session)]}
+
+
+@router.get("/collections/{layer_id}", summary="One layer (OGC API – Features collection)")
+def collection(session: DbSession, request: Request, layer_id: str) -> dict[str, Any]:
+    """The layer's description, property schema and extent."""
+    service.get_layer(session, layer_id=layer_id)
+    base = str(request.url_for("collections")).rstrip("/")
+    summary = next(s for s in service.list_layers(session) if s.layer.id == layer_id)
+    return _collection(summary, base)
+
+
+@router.get("/collections/{layer_id}/items", summary="A page of a layer's features (GeoJSON)")
+def items(
+    session: DbSession,
+    request: Request,
+    layer_id: str,
+    bbox: Annotated[str | None, Query(description="min_lon,min_lat,max_lon,max_lat")] = None,
+    limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = DEFAULT_LIMIT,
+    cursor: str | None = None,
+    crs: CrsParam = "wgs84",
+) -> dict[str, Any]:
+    """GeoJSON features in id order; ``next`` link while there are more."""
+    target = _crs(crs)
+    box = _bbox(bbox)
+    if box is not None and target not in (Crs.WGS84, Crs.CGCS2000):
+        lo = _to_wgs84(box[0], box[1], target)
+        hi = _to_wgs84(box[2], box[3], target)
+        box = (lo[0], lo[1], hi[0], hi[1])
+    page = service.feature_page(session, layer_id=layer_id, bbox=box, cursor=cursor, limit=limit)
+    body: dict[str, Any] = {
+        "type": "FeatureCollection",
+        "crs": target.value,
+        "features": [service.feature_geojson(f, target=target) for f in page.items],
+        "numberReturned": len(page.items),
+        "links": [],
+    }
+    if page.next_cursor is not None:
+        body["links"].append(
+            {
+                "rel": "next",
+                "type": "application/geo+json",
+                "href": str(request.url.include_query_params(cursor=page.next_cursor)),
+            }
+        )
+    return body

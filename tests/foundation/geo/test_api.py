@@ -1,0 +1,150 @@
+"""The geo API as a map page or another system calls it, on the test district."""
+
+from __future__ import annotations
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy.orm import Session
+
+from cityos.foundation.geo.crs import Crs, distance_m, transform
+
+INSIDE = (114.1024, 22.5382)  # the fixture's first standard address, in grid 440303001001001
+
+
+@pytest.fixture
+def geo(client: TestClient, geo_loaded: Session) -> TestClient:
+    """The app's client with the test district loaded and committed to its transaction."""
+    geo_loaded.commit()
+    return client
+
+
+def test_regions_list_and_tree(geo: TestClient) -> None:
+    body = geo.get("/api/v1/geo/regions", params={"level": "subdistrict"}).json()
+    assert [r["code"] for r in body["regions"]] == ["440303001", "440303002"]
+    assert all(r["synthetic"] for r in body["regions"])
+    children = geo.get("/api/v1/geo/regions", params={"parent": "440303001"}).json()
+    assert [r["code"] for r in children["regions"]] == ["440303001001", "440303001002"]
+    collection = geo.get("/api/v1/geo/regions", params={"level": "grid", "geometry": True}).json()
+    assert collection["type"] == "FeatureCollection"
+    assert len(collection["features"]) == 8
+
+
+def test_one_region_and_an_unknown_one(geo: TestClient) -> None:
+    feature = geo.get("/api/v1/geo/regions/440303001").json()
+    assert feature["properties"]["level"] == "subdistrict"
+    missing = geo.get("/api/v1/geo/regions/440303999")
+    assert missing.status_code == 404
+    assert missing.json()["code"] == "region_not_found"
+
+
+def test_locate_gives_the_chain_with_codes_and_names(geo: TestClient) -> None:
+    body = geo.get("/api/v1/geo/locate", params={"lon": INSIDE[0], "lat": INSIDE[1]}).json()
+    assert body["outside"] is False
+    assert body["district"]["code"] == "440303"
+    assert body["subdistrict"]["code"] == "440303001"
+    assert body["grid"]["code"] == "440303001001001"
+    assert body["grid"]["name"]["zh"] == "西南一网格"
+
+
+def test_locate_in_gcj02_lands_where_wgs84_does(geo: TestClient) -> None:
+    lon, lat = transform(INSIDE[0], INSIDE[1], source=Crs.WGS84, target=Crs.GCJ02)
+    body = geo.get("/api/v1/geo/locate", params={"lon": lon, "lat": lat, "crs": "gcj02"}).json()
+    assert body["crs"] == "gcj02"
+    assert body["grid"]["code"] == "440303001001001"
+
+
+def test_a_point_outside_is_an_answer_not_an_error(geo: TestClient) -> None:
+    response = geo.get("/api/v1/geo/locate", params={"lon": 113.9, "lat": 22.5})
+    assert response.status_code == 200
+    assert response.json() == {"crs": "wgs84", "point": [113.9, 22.5], "outside": True}
+
+
+@pytest.mark.parametrize(
+    ("params", "field"),
+    [
+        ({"lon": 200, "lat": 22.5}, "query.lon"),
+        ({"lon": 114.1, "lat": -91}, "query.lat"),
+        ({"lon": 114.1}, "query.lat"),
+        ({"lon": 114.1, "lat": 22.5, "crs": "mars2000"}, "crs"),
+    ],
+)
+def test_bad_coordinates_are_422_naming_the_field(
+    geo: TestClient, params: dict[str, object], field: str
+) -> None:
+    response = geo.get("/api/v1/geo/locate", params=params)
+    assert response.status_code == 422
+    assert response.headers["content-type"] == "application/problem+json"
+    assert field in {error["field"] for error in response.json()["errors"]}
+
+
+def test_geocode_matches_a_standard_address_and_says_how_sure(geo: TestClient) -> None:
+    body = geo.get(
+        "/api/v1/geo/geocode", params={"address": "测试区东门中路２５６３號3棟2单元1201室"}
+    ).json()
+    assert body["status"] == "matched"
+    assert body["code"] == "4403030010010010001"
+    assert body["confidence"] >= 0.85
+    assert distance_m(body["lon"], body["lat"], 114.10238, 22.538163) < 0.5
+
+
+def test_geocode_of_nothing_known_is_never_a_confident_guess(geo: TestClient) -> None:
+    body = geo.get("/api/v1/geo/geocode", params={"address": "福田区深南大道6008号"}).json()
+    assert body["status"] == "not_found"
+    assert body["code"] is None
+    wrong_door = geo.get("/api/v1/geo/geocode", params={"address": "东门中路2565号3栋2单元"})
+    assert wrong_door.json()["status"] != "matched"
+
+
+def test_reverse_gives_the_nearest_address_and_the_chain(geo: TestClient) -> None:
+    body = geo.get("/api/v1/geo/reverse", params={"lon": 114.10239, "lat": 22.53817}).json()
+    assert body["outside"] is False
+    assert body["address"]["code"].startswith("440303001001001")
+    assert body["address"]["distance_m"] < 50
+    assert body["grid"]["code"] == "440303001001001"
+    outside = geo.get("/api/v1/geo/reverse", params={"lon": 113.9, "lat": 22.5}).json()
+    assert outside["outside"] is True
+
+
+def test_transform_round_trips(geo: TestClient) -> None:
+    there = geo.get(
+        "/api/v1/geo/transform",
+        params={"lon": 114.12, "lat": 22.55, "from": "wgs84", "to": "gcj02"},
+    ).json()
+    back = geo.get(
+        "/api/v1/geo/transform",
+        params={"lon": there["lon"], "lat": there["lat"], "from": "gcj02", "to": "EPSG:4326"},
+    ).json()
+    assert distance_m(back["lon"], back["lat"], 114.12, 22.55) < 0.5
+    assert distance_m(there["lon"], there["lat"], 114.12, 22.55) > 300
+
+
+def test_layers_are_ogc_api_features_collections(geo: TestClient) -> None:
+    collections = geo.get("/api/v1/geo/collections").json()["collections"]
+    assert [c["id"] for c in collections] == ["landmarks", "parks"]
+    landmarks = collections[0]
+    assert landmarks["count"] > 0
+    assert landmarks["links"][0]["href"].endswith("/api/v1/geo/collections/landmarks/items")
+    first = geo.get("/api/v1/geo/collections/landmarks/items", params={"limit": 2}).json()
+    assert first["type"] == "FeatureCollection"
+    assert first["numberReturned"] == 2
+    seen = [f["id"] for f in first["features"]]
+    next_link = next(link["href"] for link in first["links"] if link["rel"] == "next")
+    rest = geo.get(next_link).json()
+    assert not set(seen) & {f["id"] for f in rest["features"]}
+    assert geo.get("/api/v1/geo/collections/nothing/items").status_code == 404
+
+
+def test_items_filtered_by_bbox(geo: TestClient) -> None:
+    everything = geo.get("/api/v1/geo/collections/landmarks/items", params={"limit": 100}).json()
+    west = geo.get(
+        "/api/v1/geo/collections/landmarks/items",
+        params={"bbox": "114.10,22.53,114.12,22.56", "limit": 100},
+    ).json()
+    assert 0 < west["numberReturned"] < everything["numberReturned"]
+    for feature in west["features"]:
+        lon, lat = feature["geometry"]["coordinates"]
+        assert 114.10 <= lon <= 114.12
+        assert 22.53 <= lat <= 22.56
+    bad = geo.get("/api/v1/geo/collections/landmarks/items", params={"bbox": "1,2,3"})
+    assert bad.status_code == 422
+    assert bad.json()["code"] == "invalid_bbox"
