@@ -12,6 +12,7 @@ from pathlib import Path
 
 from cityos.foundation.geo import crs
 from cityos.foundation.geo.api import router
+from cityos.foundation.geo.blocks import Aggregation, Block, BlockLevel, aggregate
 from cityos.foundation.geo.cli import cli
 from cityos.foundation.geo.index import (
     Bbox,
@@ -67,7 +68,10 @@ module = Module(
 
 __all__ = [
     "LEVELS",
+    "Aggregation",
     "Bbox",
+    "Block",
+    "BlockLevel",
     "Feature",
     "Layer",
     "LayerNotFound",
@@ -86,6 +90,7 @@ __all__ = [
     "TopologyReport",
     "address_search_text",
     "address_text",
+    "aggregate",
     "check_feature_collections",
     "check_regions",
     "crs",

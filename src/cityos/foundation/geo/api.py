@@ -1,18 +1,23 @@
 """The geo API: regions, locate, geocode, reverse, transform and OGC API – Features layers.
 
-Every route here answers from reference data the district publishes anyway (its regions,
-its standard addresses, public layers such as shelters and landmarks), so they are public
-reads; nothing here changes data or reveals personal data. Each takes and returns a
-``crs`` (WGS84 by default; GCJ-02 and BD-09 for Chinese base maps).
+The reads answer from reference data the district publishes anyway (its regions, its
+standard addresses, public layers such as shelters and landmarks); ``/aggregate`` computes
+over the records it is sent and stores nothing. Nothing here changes data or reveals
+personal data, so these routes are public. Each takes and returns a ``crs`` (WGS84 by
+default; GCJ-02 and BD-09 for Chinese base maps).
 """
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Annotated, Any
 
+import numpy as np
 from fastapi import APIRouter, Query, Request
+from pydantic import BaseModel, ConfigDict, Field
 
 from cityos.foundation.geo import service
+from cityos.foundation.geo.blocks import BlockLevel, aggregate
 from cityos.foundation.geo.crs import Crs, parse_crs, transform
 from cityos.foundation.geo.gazetteer import gazetteer
 from cityos.foundation.geo.index import Bbox, RegionChain, RegionRef, locate, reverse
@@ -22,6 +27,7 @@ from cityos.kernel.http import DbSession
 from cityos.kernel.pagination import DEFAULT_LIMIT, MAX_LIMIT
 
 router = APIRouter(prefix="/geo", tags=["geo 时空信息"])
+MAX_AGGREGATE_RECORDS = 100_000
 
 Lon = Annotated[float, Query(ge=-180, le=180, description="longitude in `crs`")]
 Lat = Annotated[float, Query(ge=-90, le=90, description="latitude in `crs`")]
@@ -262,3 +268,68 @@ def items(
             }
         )
     return body
+
+
+class PlaceRecord(BaseModel):
+    """One record to aggregate: a point (in the request's ``crs``) or a region code."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    lon: float | None = Field(default=None, ge=-180, le=180)
+    lat: float | None = Field(default=None, ge=-90, le=90)
+    code: str | None = Field(default=None, pattern=r"^\d{9,15}$")
+    value: float | None = None
+    time: datetime | None = None
+
+
+class AggregateRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    level: BlockLevel
+    h3_resolution: int = Field(default=9, ge=5, le=12)
+    crs: str = "wgs84"
+    records: list[PlaceRecord] = Field(max_length=MAX_AGGREGATE_RECORDS)
+
+
+@router.post("/aggregate", summary="Block data: records per grid, community, subdistrict or H3")
+def aggregate_records(session: DbSession, request: AggregateRequest) -> dict[str, Any]:
+    """Count, sum and latest time per block for the records given; nothing is stored."""
+    source = _crs(request.crs)
+    records = request.records
+    by_code = bool(records) and all(r.code is not None for r in records)
+    if not by_code and any(r.lon is None or r.lat is None for r in records):
+        raise ValidationFailed(
+            "every record needs lon and lat, or every record a region code",
+            code="place_required",
+            errors=[{"field": "records", "message": "lon and lat, or code, on every record"}],
+        )
+    lons = lats = None
+    if not by_code:
+        lons = np.array([r.lon for r in records], dtype=np.float64)
+        lats = np.array([r.lat for r in records], dtype=np.float64)
+        if source not in (Crs.WGS84, Crs.CGCS2000) and lons.size:
+            lons, lats = transform(lons, lats, source=source, target=Crs.WGS84)
+    result = aggregate(
+        session,
+        level=request.level,
+        lons=lons,
+        lats=lats,
+        codes=[r.code for r in records if r.code is not None] if by_code else None,
+        values=[r.value for r in records] if any(r.value is not None for r in records) else None,
+        times=[r.time for r in records] if any(r.time is not None for r in records) else None,
+        h3_resolution=request.h3_resolution,
+    )
+    return {
+        "level": result.level,
+        "outside": result.outside,
+        "blocks": [
+            {
+                "key": block.key,
+                "name": {"zh": block.name_zh, "en": block.name_en} if block.name_zh else None,
+                "count": block.count,
+                "sum": block.sum,
+                "latest": block.latest.isoformat() if block.latest else None,
+            }
+            for block in result.blocks
+        ],
+    }

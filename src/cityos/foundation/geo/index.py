@@ -143,13 +143,20 @@ class RegionIndex:
         """The grid codes in ascending order: ``locate_many`` answers indexes into this list."""
         return self.levels["grid"].codes
 
-    def locate_many(self, lons: npt.ArrayLike, lats: npt.ArrayLike) -> IntArray:
-        """For each point, the index of its grid in ``grid_codes``, or -1 outside every grid."""
+    def codes(self, level: Level) -> list[str]:
+        """The codes of one level in ascending order: ``locate_many`` indexes into this list."""
+        return self.levels[level].codes
+
+    def locate_many(
+        self, lons: npt.ArrayLike, lats: npt.ArrayLike, *, level: Level = "grid"
+    ) -> IntArray:
+        """For each point, the index of its region of ``level`` in ``codes(level)``, or -1
+        outside every region of that level."""
         lon_array = np.asarray(lons, dtype=np.float64).ravel()
         lat_array = np.asarray(lats, dtype=np.float64).ravel()
         if lon_array.shape != lat_array.shape:
             raise ValueError("lons and lats must have the same length")
-        return self._query("grid", lon_array, lat_array)
+        return self._query(level, lon_array, lat_array)
 
     def locate(self, lon: float, lat: float) -> RegionChain | None:
         """The region chain of a point; ``None`` when it is outside the district."""
