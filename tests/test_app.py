@@ -144,12 +144,14 @@ PUBLIC_ROUTES = {
             "collections",
             "collections/{layer_id}",
             "collections/{layer_id}/items",
+            "collections/{layer_id}/within",
+            "collections/{layer_id}/nearest",
             "aggregate",
         )
     ),
 }
-# The one public POST: it computes over the records sent and stores nothing.
-PUBLIC_POSTS = {"/api/v1/geo/aggregate"}
+# Public POSTs compute over what they are sent and store nothing.
+PUBLIC_POSTS = {"/api/v1/geo/aggregate", "/api/v1/geo/collections/{layer_id}/within"}
 
 
 def test_only_public_routes_are_mounted_until_identity_checks_permissions(

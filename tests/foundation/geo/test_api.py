@@ -148,3 +148,72 @@ def test_items_filtered_by_bbox(geo: TestClient) -> None:
     bad = geo.get("/api/v1/geo/collections/landmarks/items", params={"bbox": "1,2,3"})
     assert bad.status_code == 422
     assert bad.json()["code"] == "invalid_bbox"
+
+
+SQUARE = {
+    "type": "Polygon",
+    "coordinates": [
+        [[114.10, 22.53], [114.12, 22.53], [114.12, 22.56], [114.10, 22.56], [114.10, 22.53]]
+    ],
+}
+
+
+def test_within_a_polygon_matches_the_bbox_filter(geo: TestClient) -> None:
+    by_bbox = geo.get(
+        "/api/v1/geo/collections/landmarks/items",
+        params={"bbox": "114.10,22.53,114.12,22.56", "limit": 100},
+    ).json()
+    by_polygon = geo.post(
+        "/api/v1/geo/collections/landmarks/within", json={"geometry": SQUARE}
+    ).json()
+    assert by_polygon["numberMatched"] == by_bbox["numberReturned"] > 0
+    assert {f["id"] for f in by_polygon["features"]} == {f["id"] for f in by_bbox["features"]}
+
+
+def test_nearest_features_come_with_distances(geo: TestClient) -> None:
+    body = geo.get(
+        "/api/v1/geo/collections/landmarks/nearest", params={"lon": 114.11, "lat": 22.54, "k": 3}
+    ).json()
+    distances = [f["properties"]["distance_m"] for f in body["features"]]
+    assert len(distances) == 3
+    assert distances == sorted(distances)
+
+
+def test_a_self_intersecting_polygon_is_named_with_its_position(geo: TestClient) -> None:
+    bowtie = {
+        "type": "Polygon",
+        "coordinates": [
+            [[114.10, 22.53], [114.12, 22.56], [114.12, 22.53], [114.10, 22.56], [114.10, 22.53]]
+        ],
+    }
+    response = geo.post("/api/v1/geo/collections/landmarks/within", json={"geometry": bowtie})
+    assert response.status_code == 422
+    body = response.json()
+    assert body["code"] == "invalid_geometry"
+    assert "Self-intersection" in body["detail"]
+    lon, lat = body["position"]
+    assert abs(lon - 114.11) < 1e-6
+    assert abs(lat - 22.545) < 1e-6
+
+
+@pytest.mark.parametrize(
+    ("geometry", "expected"),
+    [
+        (
+            {
+                "type": "Polygon",
+                "coordinates": [[[114.1, 22.53], [114.12, 22.53], [114.12, 22.56]]],
+            },
+            "not closed",
+        ),
+        ({"type": "Circle", "coordinates": [114.1, 22.5]}, "type must be one of"),
+        ({"type": "Point", "coordinates": [114.1]}, ""),
+    ],
+)
+def test_malformed_geojson_is_problem_json(
+    geo: TestClient, geometry: dict[str, object], expected: str
+) -> None:
+    response = geo.post("/api/v1/geo/collections/landmarks/within", json={"geometry": geometry})
+    assert response.status_code == 422
+    assert response.json()["code"] == "invalid_geometry"
+    assert expected in response.json()["detail"]

@@ -10,7 +10,7 @@ default; GCJ-02 and BD-09 for Chinese base maps).
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 import numpy as np
 from fastapi import APIRouter, Query, Request
@@ -20,7 +20,16 @@ from cityos.foundation.geo import service
 from cityos.foundation.geo.blocks import BlockLevel, aggregate
 from cityos.foundation.geo.crs import Crs, parse_crs, transform
 from cityos.foundation.geo.gazetteer import gazetteer
-from cityos.foundation.geo.index import Bbox, RegionChain, RegionRef, locate, reverse
+from cityos.foundation.geo.geojson import parse_geometry
+from cityos.foundation.geo.index import (
+    Bbox,
+    RegionChain,
+    RegionRef,
+    features_within,
+    locate,
+    nearest_features,
+    reverse,
+)
 from cityos.foundation.geo.models import Level
 from cityos.kernel.errors import ValidationFailed
 from cityos.kernel.http import DbSession
@@ -333,3 +342,52 @@ def aggregate_records(session: DbSession, request: AggregateRequest) -> dict[str
             for block in result.blocks
         ],
     }
+
+
+class WithinRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    geometry: dict[str, Any]
+    predicate: Literal["intersects", "within"] = "intersects"
+    crs: str = "wgs84"
+    limit: int = Field(default=1000, ge=1, le=10_000)
+
+
+@router.post(
+    "/collections/{layer_id}/within", summary="Features of a layer meeting a GeoJSON geometry"
+)
+def within(session: DbSession, layer_id: str, request: WithinRequest) -> dict[str, Any]:
+    """Features that intersect (or lie within) the geometry, as GeoJSON; stores nothing."""
+    source = _crs(request.crs)
+    service.get_layer(session, layer_id=layer_id)
+    area = parse_geometry(request.geometry, source=source)
+    found = features_within(session, layer_id=layer_id, area=area, predicate=request.predicate)
+    return {
+        "type": "FeatureCollection",
+        "crs": source.value,
+        "features": [service.feature_geojson(f, target=source) for f in found[: request.limit]],
+        "numberMatched": len(found),
+        "numberReturned": min(len(found), request.limit),
+    }
+
+
+@router.get("/collections/{layer_id}/nearest", summary="The k features nearest to a point")
+def nearest(
+    session: DbSession,
+    layer_id: str,
+    lon: Lon,
+    lat: Lat,
+    k: Annotated[int, Query(ge=1, le=100)] = 5,
+    crs: CrsParam = "wgs84",
+) -> dict[str, Any]:
+    """Nearest first, each with its geodesic distance in metres."""
+    source = _crs(crs)
+    service.get_layer(session, layer_id=layer_id)
+    x, y = _to_wgs84(lon, lat, source)
+    found = nearest_features(session, layer_id=layer_id, lon=x, lat=y, k=k)
+    features = []
+    for near in found:
+        feature = service.feature_geojson(near.item, target=source)
+        feature["properties"] = {**feature["properties"], "distance_m": round(near.distance_m, 1)}
+        features.append(feature)
+    return {"type": "FeatureCollection", "crs": source.value, "features": features}
