@@ -29,7 +29,13 @@ export default defineConfig({
       },
       output: {
         // Vue and vue-i18n change less often than our code: one cacheable vendor file.
-        codeSplitting: { groups: [{ name: 'vendor', test: /node_modules/ }] },
+        // Leaflet stays out of it: only the workbench map loads it, on demand.
+        codeSplitting: {
+          groups: [
+            { name: 'leaflet', test: /node_modules[\\/]leaflet[\\/]/ },
+            { name: 'vendor', test: /node_modules[\\/](?!leaflet[\\/])/ },
+          ],
+        },
       },
     },
   },

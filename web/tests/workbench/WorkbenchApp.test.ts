@@ -12,6 +12,7 @@ describe('workbench shell', () => {
 
     expect(wrapper.findAll('.wb-nav__item').map((item) => item.text())).toEqual([
       '待办',
+      '地图',
       '案件',
       '数据目录',
       '系统管理',
@@ -31,6 +32,7 @@ describe('workbench shell', () => {
 
     expect(wrapper.findAll('.wb-nav__item').map((item) => item.text())).toEqual([
       'Inbox',
+      'Map',
       'Cases',
       'Data catalogue',
       'Administration',
