@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import BrowserContext, Page, expect
 
-from tests.e2e.test_pages import DESKTOP, UNBUILT, PageProblems
+from tests.e2e.browser import DESKTOP, UNBUILT, PageProblems
 
 pytestmark = [
     pytest.mark.e2e,
