@@ -52,8 +52,25 @@ def test_production_with_s3_names_every_missing_secret() -> None:
     assert "CITYOS_S3_SECRET_KEY is missing" in str(caught.value)
 
 
+def test_production_refuses_a_missing_pii_master_key_and_names_it() -> None:
+    with pytest.raises(InsecureSettingsError, match="CITYOS_PII_MASTER_KEY is missing"):
+        make(mode="production", secret_key="k" * 40).check_production()
+
+
+def test_production_refuses_a_pii_master_key_equal_to_the_secret_key() -> None:
+    settings = make(mode="production", secret_key="k" * 40, pii_master_key="k" * 40)
+    with pytest.raises(InsecureSettingsError, match="must differ"):
+        settings.check_production()
+
+
+def test_production_refuses_a_short_pii_master_key() -> None:
+    settings = make(mode="production", secret_key="k" * 40, pii_master_key="p" * 20)
+    with pytest.raises(InsecureSettingsError, match="CITYOS_PII_MASTER_KEY is shorter than 32"):
+        settings.check_production()
+
+
 def test_production_with_a_strong_secret_starts() -> None:
-    settings = make(mode="production", secret_key="k" * 40)
+    settings = make(mode="production", secret_key="k" * 40, pii_master_key="p" * 40)
     settings.check_production()
     assert settings.secret_key_value() == "k" * 40
 

@@ -117,15 +117,25 @@ def profile_load(name: Annotated[str, typer.Argument(help="profile name or folde
         console.print(table)
 
 
+def _configure_logging(runtime: Runtime) -> None:
+    from cityos.foundation.privacy import PiiRedactingFilter
+    from cityos.kernel.logs import configure_logging
+
+    configure_logging(
+        level=runtime.settings.log_level,
+        json=runtime.settings.log_json,
+        filters=[PiiRedactingFilter()],
+    )
+
+
 def _serve(runtime: Runtime, *, host: str, port: int, background: bool) -> None:
     import uvicorn
 
     from cityos.app import create_app
-    from cityos.kernel.logs import configure_logging
 
     if not migrate.is_current(runtime.engine, runtime.registry):
         raise CliError("the database is not up to date: run `cityos db upgrade` first")
-    configure_logging(level=runtime.settings.log_level, json=runtime.settings.log_json)
+    _configure_logging(runtime)
     application = create_app(runtime=runtime, background=background)
     # Our middleware writes the access log, with the request id; uvicorn's would lack it.
     uvicorn.run(application, host=host, port=port, log_config=None, access_log=False)
@@ -167,12 +177,11 @@ def worker() -> None:
     import signal
     import threading
 
-    from cityos.kernel.logs import configure_logging
     from cityos.kernel.workers import start_workers
 
     with clear_errors():
         runtime = cli_runtime()
-        configure_logging(level=runtime.settings.log_level, json=runtime.settings.log_json)
+        _configure_logging(runtime)
         stop = start_workers(runtime)
         done = threading.Event()
         signal.signal(signal.SIGTERM, lambda *_: done.set())

@@ -7,5 +7,7 @@ INSTALLED: tuple[str, ...] = (
     "cityos.kernel.jobs",
     "cityos.kernel.files",
     "cityos.foundation.identity",
+    "cityos.foundation.privacy",
+    "cityos.foundation.audit",
     "cityos.foundation.geo",
 )

@@ -16,6 +16,9 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 # Secrets that ship in this repository's examples; production must never run with them.
 KNOWN_DEFAULT_SECRETS = frozenset({"", "change-me", "changeme", "secret", "cityos", "demo"})
+# Keys derived from these must resist guessing. The personal-data master key is separate
+# from the signing secret so that rotating the one never makes encrypted data unreadable.
+_LONG_SECRETS = frozenset({"CITYOS_SECRET_KEY", "CITYOS_PII_MASTER_KEY"})
 
 
 class Mode(StrEnum):
@@ -45,6 +48,7 @@ class Settings(BaseSettings):
     nats_subject_prefix: str = Field(default="cityos", pattern=r"^[A-Za-z0-9_-]+$")
     mqtt_url: str | None = None
     secret_key: SecretStr | None = None
+    pii_master_key: SecretStr | None = None
     file_store: str = "local"
     s3_endpoint_url: str | None = None
     s3_bucket: str = "cityos"
@@ -55,6 +59,8 @@ class Settings(BaseSettings):
     log_level: str = "INFO"
     log_json: bool = True
     web_dist: Path | None = None
+    issuer: str = "http://127.0.0.1:8000"
+    token_max_ttl: int = Field(default=24 * 3600, ge=60)
 
     @property
     def files_dir(self) -> Path:
@@ -73,7 +79,10 @@ class Settings(BaseSettings):
         if self.mode is not Mode.PRODUCTION:
             return
         problems: list[str] = []
-        required: dict[str, SecretStr | None] = {"CITYOS_SECRET_KEY": self.secret_key}
+        required: dict[str, SecretStr | None] = {
+            "CITYOS_SECRET_KEY": self.secret_key,
+            "CITYOS_PII_MASTER_KEY": self.pii_master_key,
+        }
         if self.file_store == "s3":
             required["CITYOS_S3_ACCESS_KEY"] = self.s3_access_key
             required["CITYOS_S3_SECRET_KEY"] = self.s3_secret_key
@@ -82,8 +91,10 @@ class Settings(BaseSettings):
                 problems.append(f"{name} is missing")
             elif value.get_secret_value().lower() in KNOWN_DEFAULT_SECRETS:
                 problems.append(f"{name} is a default value")
-            elif name == "CITYOS_SECRET_KEY" and len(value.get_secret_value()) < 32:
+            elif name in _LONG_SECRETS and len(value.get_secret_value()) < 32:
                 problems.append(f"{name} is shorter than 32 characters")
+        if self.pii_master_key is not None and self.pii_master_key == self.secret_key:
+            problems.append("CITYOS_PII_MASTER_KEY must differ from CITYOS_SECRET_KEY")
         if problems:
             raise InsecureSettingsError("production mode refuses to start: " + "; ".join(problems))
 

@@ -29,3 +29,24 @@ def test_a_request_logs_json_with_its_request_id(
     assert outside["level"] == "INFO"
     assert outside["time"].endswith("Z")
     assert "T" in outside["time"]
+
+
+def test_the_cli_logs_never_show_an_id_or_mobile_number(capsys: pytest.CaptureFixture[str]) -> None:
+    from cityos.cli import _configure_logging
+    from cityos.kernel.runtime import Runtime
+
+    class _Settings:
+        log_level = "INFO"
+        log_json = True
+
+    _configure_logging(Runtime(settings=_Settings(), engine=None, sessions=None, registry=None))  # type: ignore[arg-type]
+    try:
+        logging.getLogger("cityos.test").info(
+            "caller %s, id %s", "13812345678", "11010519491231002X"
+        )
+    finally:
+        logging.getLogger().handlers.clear()
+    line = capsys.readouterr().err
+    assert "13812345678" not in line
+    assert "11010519491231002X" not in line
+    assert "138****5678" in line

@@ -1,0 +1,70 @@
+"""The audit trail: an append-only, hash-chained record of every change, every sign-in and
+failed sign-in, and every reveal of personal data.
+
+``record(session, actor=..., action="pii.reveal", target_type=..., target_id=...,
+outcome="success", details={...}, purpose=...)`` appends in the caller's transaction;
+``verify(session)`` walks the chain and names its first fault; ``query`` pages records for
+the auditors' API and ``export_xlsx`` writes them to Excel. ``cityos audit verify`` and
+``cityos audit export`` do the same from the command line.
+
+The chain is written here by hand, in a page of code, because no maintained library keeps a
+hash-chained audit table on both SQLite and PostgreSQL inside our unit of work: the
+candidates are PostgreSQL-only (pgaudit, trigger-based history tables), keep no chain
+(SQLAlchemy-Continuum, sqlalchemy-history), or want their own storage service (immudb,
+Trillian). ``cityos.foundation.audit.service`` explains what the chain proves and what it
+does not.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from cityos.foundation.audit.cli import cli
+from cityos.foundation.audit.models import AuditCheckpoint, AuditRecord
+from cityos.foundation.audit.service import (
+    CHECKPOINT_EVERY,
+    EXPORT_COLUMNS,
+    GENESIS_HASH,
+    Fault,
+    FaultKind,
+    InvalidAuditRecord,
+    Outcome,
+    PersonalDataInAudit,
+    VerifyReport,
+    export_xlsx,
+    head,
+    query,
+    record,
+    record_hash,
+    verify,
+)
+from cityos.kernel.registry import Module
+
+module = Module(
+    name="audit",
+    models=("cityos.foundation.audit.models",),
+    migrations=Path(__file__).parent / "migrations",
+    cli=cli,
+    cli_name="audit",
+)
+
+__all__ = [
+    "CHECKPOINT_EVERY",
+    "EXPORT_COLUMNS",
+    "GENESIS_HASH",
+    "AuditCheckpoint",
+    "AuditRecord",
+    "Fault",
+    "FaultKind",
+    "InvalidAuditRecord",
+    "Outcome",
+    "PersonalDataInAudit",
+    "VerifyReport",
+    "export_xlsx",
+    "head",
+    "module",
+    "query",
+    "record",
+    "record_hash",
+    "verify",
+]
