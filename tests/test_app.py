@@ -125,8 +125,8 @@ def test_readyz_is_503_while_migrations_are_pending(tmp_path: Path) -> None:
 
 
 # Routes anyone may call: probes, platform metadata and the district's published reference
-# geography. Until unified identity can check permissions, nothing else is mounted: a route
-# that changes data or reveals personal data must not be open.
+# geography. Every other route declares a permission (tests/foundation/identity checks
+# that); a route that changes data or reveals personal data must never join this list.
 PUBLIC_ROUTES = {
     "/healthz",
     "/readyz",
@@ -154,10 +154,18 @@ PUBLIC_ROUTES = {
 PUBLIC_POSTS = {"/api/v1/geo/aggregate", "/api/v1/geo/collections/{layer_id}/within"}
 
 
-def test_only_public_routes_are_mounted_until_identity_checks_permissions(
-    client: TestClient,
-) -> None:
-    spec = client.get("/openapi.json").json()
-    assert set(spec["paths"]) == PUBLIC_ROUTES
-    for path, operations in spec["paths"].items():
-        assert set(operations) == ({"post"} if path in PUBLIC_POSTS else {"get"}), path
+def test_the_public_routes_are_exactly_these(client: TestClient) -> None:
+    from cityos.kernel.access import PUBLIC, api_routes, route_permission
+
+    public = {
+        (route.path, method)
+        for route in api_routes(client.app)  # type: ignore[arg-type]
+        for method in route.methods
+        if route_permission(route) == PUBLIC
+    }
+    expected = {
+        (path, "POST" if path in PUBLIC_POSTS else "GET")
+        for path in PUBLIC_ROUTES
+        if path.startswith("/api/")
+    }
+    assert public == expected

@@ -26,6 +26,7 @@ class DomainError(Exception):
 
     status = 400
     code = "bad_request"
+    headers: dict[str, str] = {}  # noqa: RUF012 - read-only per class
 
     def __init__(
         self,
@@ -61,6 +62,7 @@ class PermissionDenied(DomainError):
 class Unauthenticated(DomainError):
     status = 401
     code = "unauthenticated"
+    headers = {"WWW-Authenticate": 'Bearer realm="cityos"'}  # noqa: RUF012
 
 
 class ValidationFailed(DomainError):
@@ -129,7 +131,7 @@ def install_error_handlers(app: FastAPI) -> None:
 
     async def on_domain_error(request: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, DomainError)
-        return problem(
+        response = problem(
             request,
             status=exc.status,
             code=exc.code,
@@ -137,6 +139,8 @@ def install_error_handlers(app: FastAPI) -> None:
             errors=exc.errors,
             extra=exc.extra,
         )
+        response.headers.update(exc.headers)
+        return response
 
     async def on_validation_error(request: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, RequestValidationError)

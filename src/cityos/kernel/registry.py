@@ -64,6 +64,7 @@ class Module:
     jobs: dict[str, JobHandler] = field(default_factory=dict)
     event_handlers: tuple[tuple[str, EventHandler], ...] = ()
     messages: dict[str, dict[str, str]] = field(default_factory=dict)
+    permissions: dict[str, dict[str, str]] = field(default_factory=dict)
 
 
 class RegistryError(RuntimeError):
@@ -104,6 +105,16 @@ class Registry:
 
     def event_handlers(self) -> list[tuple[str, EventHandler]]:
         return [pair for m in self.modules for pair in m.event_handlers]
+
+    def permissions(self) -> dict[str, dict[str, str]]:
+        """Every permission the modules declare (name → zh/en description)."""
+        declared: dict[str, dict[str, str]] = {}
+        for module in self.modules:
+            for name, description in module.permissions.items():
+                if name in declared:
+                    raise RegistryError(f"permission {name!r} is declared by two modules")
+                declared[name] = description
+        return declared
 
 
 def build_registry(dotted_paths: Iterable[str]) -> Registry:

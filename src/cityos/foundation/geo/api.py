@@ -13,7 +13,7 @@ from datetime import datetime
 from typing import Annotated, Any, Literal
 
 import numpy as np
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Depends, Query, Request
 from pydantic import BaseModel, ConfigDict, Field
 
 from cityos.foundation.geo import service
@@ -31,11 +31,12 @@ from cityos.foundation.geo.index import (
     reverse,
 )
 from cityos.foundation.geo.models import Level
+from cityos.kernel.access import public
 from cityos.kernel.errors import ValidationFailed
 from cityos.kernel.http import DbSession
 from cityos.kernel.pagination import DEFAULT_LIMIT, MAX_LIMIT
 
-router = APIRouter(prefix="/geo", tags=["geo 时空信息"])
+router = APIRouter(prefix="/geo", tags=["geo 时空信息"], dependencies=[Depends(public())])
 MAX_AGGREGATE_RECORDS = 100_000
 
 Lon = Annotated[float, Query(ge=-180, le=180, description="longitude in `crs`")]

@@ -1,18 +1,65 @@
-"""Unified identity (统一身份认证): the organisation, its people and demo accounts."""
+"""Unified identity (统一身份认证): the organisation, its people, roles with jurisdictions,
+bearer tokens and the one authorisation layer every route and query goes through."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from cityos.foundation.identity.profile import departments_section
+from cityos.foundation.identity.authz import (
+    ANONYMOUS,
+    Actor,
+    Grant,
+    current_actor,
+    load_actor,
+    require,
+    scoped,
+)
+from cityos.foundation.identity.cli import cli
+from cityos.foundation.identity.models import Scope
+from cityos.foundation.identity.permissions import PERMISSIONS
+from cityos.foundation.identity.profile import departments_section, roles_section
 from cityos.foundation.identity.service import DemoAccount, demo_accounts, hash_password
+from cityos.foundation.identity.tokens import (
+    TokenClaims,
+    issue_token,
+    jwks,
+    revoke_token,
+    rotate_signing_key,
+    verify_token,
+)
+from cityos.kernel.access import PUBLIC, public, route_permission
 from cityos.kernel.registry import Module
 
 module = Module(
     name="identity",
     models=("cityos.foundation.identity.models",),
     migrations=Path(__file__).parent / "migrations",
-    profile_sections=(departments_section,),
+    profile_sections=(roles_section, departments_section),
+    cli=cli,
+    cli_name="auth",
+    permissions=PERMISSIONS,
 )
 
-__all__ = ["DemoAccount", "demo_accounts", "hash_password", "module"]
+__all__ = [
+    "ANONYMOUS",
+    "PUBLIC",
+    "Actor",
+    "DemoAccount",
+    "Grant",
+    "Scope",
+    "TokenClaims",
+    "current_actor",
+    "demo_accounts",
+    "hash_password",
+    "issue_token",
+    "jwks",
+    "load_actor",
+    "module",
+    "public",
+    "require",
+    "revoke_token",
+    "rotate_signing_key",
+    "route_permission",
+    "scoped",
+    "verify_token",
+]

@@ -1,18 +1,16 @@
-"""The organisation and its people.
-
-The skeleton holds the department tree and user accounts; roles, jurisdictions, sign-in
-and MFA are built on these by the unified-identity work.
-"""
+"""The organisation, its people, their roles and the keys that sign their tokens."""
 
 from __future__ import annotations
 
 import uuid
+from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import ForeignKey, String
+from sqlalchemy import ForeignKey, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
+from cityos.kernel.clock import utcnow
 from cityos.kernel.db import Base, IdMixin, TimestampMixin
 
 
@@ -21,6 +19,20 @@ class UserKind(StrEnum):
     CITIZEN = "citizen"
     ENTERPRISE = "enterprise"
     SYSTEM = "system"
+
+
+class Scope(StrEnum):
+    """How far a role's permissions reach: the whole district, the assignment's regions
+    (and department), or only the holder's own records."""
+
+    DISTRICT = "district"
+    JURISDICTION = "jurisdiction"
+    OWN = "own"
+
+
+class KeyStatus(StrEnum):
+    ACTIVE = "active"
+    RETIRED = "retired"
 
 
 class Department(IdMixin, TimestampMixin, Base):
@@ -38,7 +50,7 @@ class Department(IdMixin, TimestampMixin, Base):
 
 
 class User(IdMixin, TimestampMixin, Base):
-    """A person or system that signs in."""
+    """A person or system that signs in; what they may do comes from ``RoleAssignment``."""
 
     __tablename__ = "app_user"
 
@@ -47,6 +59,57 @@ class User(IdMixin, TimestampMixin, Base):
     kind: Mapped[UserKind] = mapped_column(String(16))
     department_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("department.id"), index=True)
     password_hash: Mapped[str | None] = mapped_column(String(255))
-    roles: Mapped[list[Any]] = mapped_column(default=list)
     is_demo: Mapped[bool] = mapped_column(default=False)
     active: Mapped[bool] = mapped_column(default=True)
+
+
+class Role(TimestampMixin, Base):
+    """A role of the profile's ``roles.yaml``: permission patterns (``geo.*``) and a scope."""
+
+    __tablename__ = "role"
+
+    code: Mapped[str] = mapped_column(String(64), primary_key=True)
+    name_zh: Mapped[str] = mapped_column(String(100))
+    name_en: Mapped[str] = mapped_column(String(200))
+    permissions: Mapped[list[Any]] = mapped_column(default=list)
+    scope: Mapped[Scope] = mapped_column(String(16))
+
+
+class RoleAssignment(IdMixin, TimestampMixin, Base):
+    """A user holds a role for a department, over a jurisdiction (region code prefixes)."""
+
+    __tablename__ = "role_assignment"
+
+    user_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("app_user.id"), index=True)
+    role: Mapped[str] = mapped_column(ForeignKey("role.code"), index=True)
+    department_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("department.id"))
+    jurisdiction: Mapped[list[Any]] = mapped_column(default=list)
+
+
+class SigningKey(Base):
+    """A key that signs bearer (and, later, OIDC) tokens; the private half encrypted at rest.
+
+    Retired keys no longer sign but stay published in the JWKS until ``expires_at``, so
+    tokens they signed keep verifying until those tokens expire.
+    """
+
+    __tablename__ = "signing_key"
+
+    kid: Mapped[str] = mapped_column(String(64), primary_key=True)
+    algorithm: Mapped[str] = mapped_column(String(16))
+    private_key: Mapped[str] = mapped_column(Text)
+    public_jwk: Mapped[dict[str, Any]] = mapped_column()
+    status: Mapped[KeyStatus] = mapped_column(String(16), index=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    retired_at: Mapped[datetime | None] = mapped_column()
+    expires_at: Mapped[datetime | None] = mapped_column()
+
+
+class RevokedToken(Base):
+    """A token refused before its expiry; rows can be purged once ``expires_at`` has passed."""
+
+    __tablename__ = "revoked_token"
+
+    jti: Mapped[str] = mapped_column(String(64), primary_key=True)
+    expires_at: Mapped[datetime] = mapped_column(index=True)
+    revoked_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -11,7 +11,7 @@ from argon2 import PasswordHasher
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from cityos.foundation.identity.models import Department, User
+from cityos.foundation.identity.models import Department, RoleAssignment, User
 from cityos.settings import Mode, Settings
 
 _hasher = PasswordHasher()
@@ -55,13 +55,18 @@ def demo_accounts(session: Session, settings: Settings) -> list[DemoAccount]:
         .where(User.is_demo.is_(True), User.active.is_(True))
         .order_by(User.username)
     ).all()
+    roles: dict[object, list[str]] = {}
+    for user_id, role in session.execute(
+        select(RoleAssignment.user_id, RoleAssignment.role).order_by(RoleAssignment.role)
+    ):
+        roles.setdefault(user_id, []).append(role)
     return [
         DemoAccount(
             username=user.username,
             password=demo_password(settings, user.username),
             display_name=user.display_name,
             department=department or "",
-            roles=tuple(user.roles),
+            roles=tuple(roles.get(user.id, ())),
         )
         for user, department in rows
     ]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from fastapi import APIRouter, Response
+from fastapi import APIRouter, Depends, Response
 from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy import select, text
@@ -13,14 +13,16 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from cityos import __version__
 from cityos.kernel import migrate
+from cityos.kernel.access import public
 from cityos.kernel.calendar import coverage_warnings
 from cityos.kernel.http import DbSession, RuntimeDep
 from cityos.kernel.system.models import District
 
 log = logging.getLogger("cityos.system")
 
+# Probes live outside /api and stay undeclared: they are for the orchestrator, not callers.
 probes = APIRouter(tags=["system"])
-api = APIRouter(prefix="/meta", tags=["system"])
+api = APIRouter(prefix="/meta", tags=["system"], dependencies=[Depends(public())])
 
 
 @probes.get("/healthz", summary="Process is up")

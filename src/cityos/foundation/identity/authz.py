@@ -1,0 +1,221 @@
+"""The one authorisation layer: who is calling (``Actor``), what a route needs (``require``),
+and which rows they may see (``scoped``).
+
+A route declares exactly one of ``require(permission)`` or ``public()``; the declaration is
+a marked dependency (``cityos.kernel.access``) so a test can walk every route for it.
+Permissions come from roles (``roles.yaml``); each role assignment has a scope:
+``district`` (everything), ``jurisdiction`` (rows in the assignment's regions, and of its
+department where the table records one) or ``own`` (rows the actor owns).
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Annotated, Any, TypeVar
+
+from fastapi import Depends, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from sqlalchemy import ColumnElement, Select, false, or_, select
+from sqlalchemy.orm import QueryableAttribute, Session
+
+from cityos.foundation.identity.models import Role, RoleAssignment, Scope, User, UserKind
+from cityos.foundation.identity.permissions import expand
+from cityos.foundation.identity.tokens import verify_token
+from cityos.kernel.access import PUBLIC, declare, public, route_permission
+from cityos.kernel.errors import PermissionDenied, Unauthenticated
+from cityos.kernel.http import DbSession, RuntimeDep
+
+T = TypeVar("T", bound=tuple[Any, ...])
+Column = ColumnElement[Any] | QueryableAttribute[Any]
+
+
+@dataclass(frozen=True)
+class Grant:
+    """One role assignment as the actor holds it: permissions and how far they reach."""
+
+    role: str
+    scope: Scope
+    permissions: frozenset[str]
+    jurisdiction: tuple[str, ...] = ()
+    department_id: uuid.UUID | None = None
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who is calling: a user with expanded permissions and their reach, or nobody."""
+
+    user_id: uuid.UUID | None
+    username: str
+    kind: UserKind | None
+    permissions: frozenset[str] = frozenset()
+    jurisdictions: frozenset[str] = frozenset()
+    department_ids: frozenset[uuid.UUID] = frozenset()
+    is_anonymous: bool = False
+    grants: tuple[Grant, ...] = field(default=(), repr=False)
+
+    @classmethod
+    def of(
+        cls, *, user_id: uuid.UUID, username: str, kind: UserKind, grants: Iterable[Grant]
+    ) -> Actor:
+        """An actor whose permissions and reach are the union of ``grants``."""
+        held = tuple(grants)
+        return cls(
+            user_id=user_id,
+            username=username,
+            kind=kind,
+            permissions=frozenset(p for g in held for p in g.permissions),
+            jurisdictions=frozenset(
+                code for g in held if g.scope is Scope.JURISDICTION for code in g.jurisdiction
+            ),
+            department_ids=frozenset(g.department_id for g in held if g.department_id),
+            grants=held,
+        )
+
+    def can(self, permission: str) -> bool:
+        return permission in self.permissions
+
+
+ANONYMOUS = Actor(user_id=None, username="", kind=None, is_anonymous=True)
+
+
+def load_actor(
+    session: Session,
+    *,
+    user_id: uuid.UUID,
+    declared: Iterable[str],
+    token_scope: str | None = None,
+) -> Actor | None:
+    """The actor for an active user, permissions expanded against ``declared`` names.
+
+    A token ``scope`` (space-separated permission patterns) narrows what the token may do.
+    """
+    user = session.get(User, user_id)
+    if user is None or not user.active:
+        return None
+    names = list(declared)
+    if token_scope:
+        names = sorted(expand(token_scope.split(), names))
+    rows = session.execute(
+        select(RoleAssignment, Role)
+        .join(Role, Role.code == RoleAssignment.role)
+        .where(RoleAssignment.user_id == user.id)
+    ).all()
+    grants = [
+        Grant(
+            role=role.code,
+            scope=Scope(role.scope),
+            permissions=expand(role.permissions, names),
+            jurisdiction=tuple(str(code) for code in assignment.jurisdiction),
+            department_id=assignment.department_id,
+        )
+        for assignment, role in rows
+    ]
+    return Actor.of(user_id=user.id, username=user.username, kind=user.kind, grants=grants)
+
+
+_bearer = HTTPBearer(auto_error=False, bearerFormat="JWT", description="`cityos auth token`")
+Credentials = Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
+
+
+def current_actor(
+    request: Request, session: DbSession, runtime: RuntimeDep, credentials: Credentials
+) -> Actor:
+    """The caller named by the bearer token, or 401 (no token, or one that does not verify)."""
+    if credentials is None:
+        raise Unauthenticated("this endpoint needs a bearer token")
+    claims = verify_token(session, credentials.credentials, settings=runtime.settings)
+    actor = load_actor(
+        session,
+        user_id=claims.subject,
+        declared=runtime.registry.permissions(),
+        token_scope=claims.scope,
+    )
+    if actor is None:
+        raise Unauthenticated("the bearer token is not valid")
+    request.state.actor = actor
+    return actor
+
+
+def require(permission: str) -> Callable[..., Actor]:
+    """The declaration of a route that needs ``permission``: returns the calling ``Actor``,
+    401 without valid credentials, 403 without the permission."""
+
+    def allowed(actor: Annotated[Actor, Depends(current_actor)]) -> Actor:
+        if not actor.can(permission):
+            raise PermissionDenied(f"this needs the permission {permission}")
+        return actor
+
+    declare(allowed, permission)
+    return allowed
+
+
+def _grant_clause(
+    grant: Grant,
+    actor: Actor,
+    *,
+    region_column: Column,
+    department_column: Column | None,
+    owner_column: Column | None,
+) -> ColumnElement[bool] | None:
+    if grant.scope is Scope.JURISDICTION:
+        if not grant.jurisdiction:
+            return None
+        clause: ColumnElement[bool] = or_(
+            *[region_column.startswith(p) for p in grant.jurisdiction]
+        )
+        if department_column is not None and grant.department_id is not None:
+            clause = clause & (department_column == grant.department_id)
+        return clause
+    if grant.scope is Scope.OWN and owner_column is not None and actor.user_id is not None:
+        return owner_column == actor.user_id
+    return None
+
+
+def scoped(
+    stmt: Select[T],
+    actor: Actor,
+    *,
+    region_column: Column,
+    department_column: Column | None = None,
+    owner_column: Column | None = None,
+    permission: str | None = None,
+) -> Select[T]:
+    """``stmt`` narrowed to the rows ``actor`` may see; every jurisdiction filter goes here.
+
+    Each of the actor's grants (only those giving ``permission``, when named) adds what it
+    reaches: a district grant everything, a jurisdiction grant the rows whose region code
+    starts with one of its regions (and, when ``department_column`` is given and the grant
+    names a department, belong to that department), an own grant the rows whose
+    ``owner_column`` is the actor. Nothing reached means no rows.
+    """
+    grants = [g for g in actor.grants if permission is None or permission in g.permissions]
+    clauses: list[ColumnElement[bool]] = []
+    for grant in grants:
+        if grant.scope is Scope.DISTRICT:
+            return stmt
+        clause = _grant_clause(
+            grant,
+            actor,
+            region_column=region_column,
+            department_column=department_column,
+            owner_column=owner_column,
+        )
+        if clause is not None:
+            clauses.append(clause)
+    return stmt.where(or_(*clauses) if clauses else false())
+
+
+__all__ = [
+    "ANONYMOUS",
+    "PUBLIC",
+    "Actor",
+    "Grant",
+    "current_actor",
+    "load_actor",
+    "public",
+    "require",
+    "route_permission",
+    "scoped",
+]
