@@ -2,11 +2,18 @@
 
 from __future__ import annotations
 
+import io
+import zipfile
+from datetime import timedelta
+
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
 
 from cityos.foundation.geo.crs import Crs, distance_m, transform
+from cityos.foundation.identity import issue_token
+from cityos.settings import Settings
+from tests.factories.identity import Assign, create_user
 
 INSIDE = (114.1024, 22.5382)  # the fixture's first standard address, in grid 440303001001001
 
@@ -217,3 +224,72 @@ def test_malformed_geojson_is_problem_json(
     assert response.status_code == 422
     assert response.json()["code"] == "invalid_geometry"
     assert expected in response.json()["detail"]
+
+
+def _token_for(session: Session, settings: Settings, *permissions: str) -> dict[str, str]:
+    user = create_user(
+        session,
+        f"geo-{'-'.join(p.replace('.', '_') for p in permissions) or 'none'}",
+        *([Assign("geo-test-role", "district", list(permissions))] if permissions else []),
+    )
+    token = issue_token(session, settings=settings, user=user, ttl=timedelta(minutes=5))
+    session.commit()
+    return {"Authorization": f"Bearer {token}"}
+
+
+def test_batch_geocoding_of_a_csv_file(
+    geo: TestClient, geo_loaded: Session, settings: Settings
+) -> None:
+    headers = _token_for(geo_loaded, settings, "geo.geocode.batch")
+    upload = "编号,address\n1,东门中路2563号3栋2单元\n2,福田区深南大道6008号\n".encode()
+    response = geo.post(
+        "/api/v1/geo/geocode/batch",
+        headers=headers,
+        files={"file": ("地址.csv", upload, "text/csv")},
+        data={"column": "address"},
+    )
+    assert response.status_code == 200, response.text
+    assert response.headers["content-type"] == "application/zip"
+    assert response.headers["x-geocode-rows"] == "2"
+    assert response.headers["x-geocode-matched"] == "1"
+    with zipfile.ZipFile(io.BytesIO(response.content)) as archive:
+        names = set(archive.namelist())
+        assert names == {"地址.geocoded.csv", "地址.failures.csv", "summary.json"}
+        results = archive.read("地址.geocoded.csv").decode("utf-8-sig")
+        failures = archive.read("地址.failures.csv").decode("utf-8-sig")
+    assert "4403030010010010001" in results
+    assert "福田区深南大道6008号" in failures
+    assert "东门中路2563号" not in failures
+
+
+def test_batch_geocoding_needs_a_permission(
+    geo: TestClient, geo_loaded: Session, settings: Settings
+) -> None:
+    files = {"file": ("a.csv", b"address\n1\n", "text/csv")}
+    anonymous = geo.post("/api/v1/geo/geocode/batch", files=files)
+    assert anonymous.status_code == 401
+    assert anonymous.json()["code"] == "unauthenticated"
+    without = _token_for(geo_loaded, settings, "identity.profile.read")
+    refused = geo.post("/api/v1/geo/geocode/batch", files=files, headers=without)
+    assert refused.status_code == 403
+    assert refused.json()["code"] == "permission_denied"
+
+
+def test_batch_geocoding_refuses_other_files_and_missing_columns(
+    geo: TestClient, geo_loaded: Session, settings: Settings
+) -> None:
+    headers = _token_for(geo_loaded, settings, "geo.geocode.batch")
+    pdf = geo.post(
+        "/api/v1/geo/geocode/batch",
+        headers=headers,
+        files={"file": ("a.pdf", b"%PDF-1.4", "application/pdf")},
+    )
+    assert pdf.status_code == 415
+    assert pdf.json()["code"] == "unsupported_file_type"
+    missing = geo.post(
+        "/api/v1/geo/geocode/batch",
+        headers=headers,
+        files={"file": ("a.csv", "地址\n东门中路\n".encode(), "text/csv")},
+    )
+    assert missing.status_code == 422
+    assert missing.json()["code"] == "column_not_found"

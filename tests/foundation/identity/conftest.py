@@ -2,25 +2,13 @@
 
 from __future__ import annotations
 
-import uuid
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable
 
 import pytest
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from cityos.foundation.identity.models import Role, RoleAssignment, Scope, User, UserKind
-
-
-@dataclass(frozen=True)
-class Assign:
-    role: str
-    scope: Scope
-    permissions: Sequence[str]
-    jurisdiction: Sequence[str] = ()
-    department_id: uuid.UUID | None = None
-
+from cityos.foundation.identity.models import User, UserKind
+from tests.factories.identity import Assign, create_user
 
 MakeUser = Callable[..., User]
 
@@ -32,30 +20,6 @@ def make_user(session: Session) -> MakeUser:
     def make(
         username: str, *assignments: Assign, kind: UserKind = UserKind.STAFF, active: bool = True
     ) -> User:
-        user = User(username=username, display_name=username, kind=kind, active=active)
-        session.add(user)
-        session.flush()
-        for a in assignments:
-            if session.scalars(select(Role).where(Role.code == a.role)).first() is None:
-                session.add(
-                    Role(
-                        code=a.role,
-                        name_zh=a.role,
-                        name_en=a.role,
-                        permissions=list(a.permissions),
-                        scope=a.scope,
-                    )
-                )
-                session.flush()
-            session.add(
-                RoleAssignment(
-                    user_id=user.id,
-                    role=a.role,
-                    department_id=a.department_id,
-                    jurisdiction=list(a.jurisdiction),
-                )
-            )
-        session.flush()
-        return user
+        return create_user(session, username, *assignments, kind=kind, active=active)
 
     return make

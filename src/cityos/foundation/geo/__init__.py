@@ -11,7 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from cityos.foundation.geo import crs
-from cityos.foundation.geo.api import router
+from cityos.foundation.geo.api import router, staff_router
 from cityos.foundation.geo.blocks import Aggregation, Block, BlockLevel, aggregate
 from cityos.foundation.geo.cli import cli
 from cityos.foundation.geo.index import (
@@ -59,7 +59,10 @@ module = Module(
     name="geo",
     models=("cityos.foundation.geo.models",),
     migrations=Path(__file__).parent / "migrations",
-    routers=(router,),
+    routers=(router, staff_router),
+    permissions={
+        "geo.geocode.batch": {"zh": "批量地址匹配", "en": "Batch geocoding of files"},
+    },
     cli=cli,
     cli_name="geo",
     profile_sections=(regions_section, addresses_section, layers_section),

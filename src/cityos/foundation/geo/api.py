@@ -9,14 +9,22 @@ default; GCJ-02 and BD-09 for Chinese base maps).
 
 from __future__ import annotations
 
+import io
+import json
+import logging
+import tempfile
+import zipfile
 from datetime import datetime
+from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import numpy as np
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Depends, Form, Query, Request, Response, UploadFile
+from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel, ConfigDict, Field
 
 from cityos.foundation.geo import service
+from cityos.foundation.geo.batch import geocode_file
 from cityos.foundation.geo.blocks import BlockLevel, aggregate
 from cityos.foundation.geo.crs import Crs, parse_crs, transform
 from cityos.foundation.geo.gazetteer import gazetteer
@@ -31,12 +39,17 @@ from cityos.foundation.geo.index import (
     reverse,
 )
 from cityos.foundation.geo.models import Level
+from cityos.foundation.identity import Actor, require
 from cityos.kernel.access import public
-from cityos.kernel.errors import ValidationFailed
-from cityos.kernel.http import DbSession
+from cityos.kernel.errors import PayloadTooLarge, UnsupportedMediaType, ValidationFailed
+from cityos.kernel.files import content_disposition
+from cityos.kernel.http import DbSession, RuntimeDep
 from cityos.kernel.pagination import DEFAULT_LIMIT, MAX_LIMIT
 
+log = logging.getLogger("cityos.geo")
 router = APIRouter(prefix="/geo", tags=["geo 时空信息"], dependencies=[Depends(public())])
+# Routes for signed-in staff; each declares its permission.
+staff_router = APIRouter(prefix="/geo", tags=["geo 时空信息"])
 MAX_AGGREGATE_RECORDS = 100_000
 
 Lon = Annotated[float, Query(ge=-180, le=180, description="longitude in `crs`")]
@@ -392,3 +405,69 @@ def nearest(
         feature["properties"] = {**feature["properties"], "distance_m": round(near.distance_m, 1)}
         features.append(feature)
     return {"type": "FeatureCollection", "crs": source.value, "features": features}
+
+
+BATCH_SUFFIXES = {".csv", ".xlsx", ".xlsm"}
+
+
+@staff_router.post(
+    "/geocode/batch",
+    summary="Geocode every row of an uploaded CSV or Excel file (staff)",
+    response_class=Response,
+    responses={200: {"content": {"application/zip": {}}}},
+)
+async def geocode_batch(
+    session: DbSession,
+    runtime: RuntimeDep,
+    actor: Annotated[Actor, Depends(require("geo.geocode.batch"))],
+    file: UploadFile,
+    column: Annotated[str, Form(min_length=1, max_length=100)] = "address",
+) -> Response:
+    """A zip of the results file, the failures file (with candidates) and a summary.
+
+    Nothing is stored: the upload and the outputs live in a temporary folder for the
+    length of the request.
+    """
+    suffix = Path(file.filename or "").suffix.lower()
+    if suffix not in BATCH_SUFFIXES:
+        raise UnsupportedMediaType(
+            f"send a .csv or .xlsx file, not {suffix or 'a file without a suffix'}",
+            code="unsupported_file_type",
+        )
+    limit = runtime.settings.max_upload_bytes
+    with tempfile.TemporaryDirectory(prefix="cityos-geocode-") as folder:
+        source = Path(folder) / f"upload{suffix}"
+        size = 0
+        with source.open("wb") as out:
+            while chunk := await file.read(1 << 16):
+                size += len(chunk)
+                if size > limit:
+                    raise PayloadTooLarge(f"the file is larger than {limit} bytes")
+                out.write(chunk)
+        stem = Path(file.filename or "addresses").stem
+        results = Path(folder) / f"{stem}.geocoded{suffix}"
+        failures = Path(folder) / f"{stem}.failures{suffix}"
+        library = gazetteer(session)
+        summary = await run_in_threadpool(
+            geocode_file, source, results, failures, column=column, gazetteer=library
+        )
+        counts = {
+            "rows": summary.rows,
+            "matched": summary.matched,
+            "unsure": summary.unsure,
+            "not_found": summary.not_found,
+        }
+        packed = io.BytesIO()
+        with zipfile.ZipFile(packed, "w", zipfile.ZIP_DEFLATED) as archive:
+            archive.write(results, results.name)
+            archive.write(failures, failures.name)
+            archive.writestr("summary.json", json.dumps(counts, ensure_ascii=False))
+    log.info("batch geocoding by %s: %s", actor.username, counts)
+    return Response(
+        packed.getvalue(),
+        media_type="application/zip",
+        headers={
+            "Content-Disposition": content_disposition(f"{stem}.geocoded.zip", inline=False),
+            **{f"X-Geocode-{key.replace('_', '-').title()}": str(v) for key, v in counts.items()},
+        },
+    )
