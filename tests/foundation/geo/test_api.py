@@ -91,6 +91,8 @@ def test_geocode_matches_a_standard_address_and_says_how_sure(geo: TestClient) -
     assert body["status"] == "matched"
     assert body["code"] == "4403030010010010001"
     assert body["confidence"] >= 0.85
+    assert body["chain"]["grid"]["code"] == body["regions"]["grid"] == "440303001001001"
+    assert body["chain"]["grid"]["name"]["zh"] == "西南一网格"
     assert distance_m(body["lon"], body["lat"], 114.10238, 22.538163) < 0.5
 
 

@@ -36,6 +36,7 @@ from cityos.foundation.geo.index import (
     features_within,
     locate,
     nearest_features,
+    region_index,
     reverse,
 )
 from cityos.foundation.geo.models import Level
@@ -150,9 +151,15 @@ def geocode(
     address: Annotated[str, Query(min_length=1, max_length=200)],
     crs: CrsParam = "wgs84",
 ) -> dict[str, Any]:
-    """``matched`` with a point and confidence, or ``unsure``/``not_found`` with candidates."""
+    """``matched`` with a point and confidence, or ``unsure``/``not_found`` with candidates.
+
+    ``regions`` gives the matched address's region codes; ``chain`` the same regions with
+    their names, as ``/locate`` answers them.
+    """
     target = _crs(crs)
     result = gazetteer(session).geocode(address).as_dict()
+    grid = (result.get("regions") or {}).get("grid")
+    result["chain"] = _chain(region_index(session).chain(grid)) if grid else None
     if result["lon"] is not None:
         result["lon"], result["lat"] = _from_wgs84(result["lon"], result["lat"], target)
     for candidate in result["candidates"]:
