@@ -242,9 +242,8 @@ def demo(host: HostOption = None, port: PortOption = None) -> None:
 
 
 def _register_module_commands() -> None:
-    for module in get_registry().modules:
-        if module.cli is not None:
-            app.add_typer(module.cli, name=module.cli_name or module.name)
+    for name, commands in get_registry().command_groups():
+        app.add_typer(commands, name=name)
 
 
 def main() -> None:

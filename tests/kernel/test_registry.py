@@ -6,6 +6,7 @@ import sys
 import types
 
 import pytest
+import typer
 from fastapi import APIRouter
 
 from cityos.kernel.registry import Module, Registry, RegistryError, build_registry
@@ -51,3 +52,17 @@ def test_a_module_without_a_declaration_is_refused() -> None:
     fake_module("fake_wrong", APIRouter())
     with pytest.raises(RegistryError, match="not a cityos Module"):
         build_registry(["fake_wrong"])
+
+
+def test_command_groups_include_extra_ones_and_refuse_a_clash() -> None:
+    first, second, third = typer.Typer(), typer.Typer(), typer.Typer()
+    registry = Registry(
+        (
+            Module(name="a", cli=first, cli_name="auth", extra_cli=(("keys", second),)),
+            Module(name="b", cli=third),
+        )
+    )
+    assert registry.command_groups() == [("auth", first), ("keys", second), ("b", third)]
+    clash = Registry((Module(name="a", cli=first), Module(name="b", extra_cli=(("a", second),))))
+    with pytest.raises(RegistryError, match="command group 'a'"):
+        clash.command_groups()

@@ -60,6 +60,9 @@ class Module:
     migrations: Path | None = None
     cli: typer.Typer | None = None
     cli_name: str | None = None
+    # Further top-level command groups (name, app), for names others rely on
+    # (``cityos apikeys`` beside ``cityos auth``).
+    extra_cli: tuple[tuple[str, typer.Typer], ...] = ()
     profile_sections: tuple[ProfileSection, ...] = ()
     jobs: dict[str, JobHandler] = field(default_factory=dict)
     event_handlers: tuple[tuple[str, EventHandler], ...] = ()
@@ -105,6 +108,19 @@ class Registry:
 
     def event_handlers(self) -> list[tuple[str, EventHandler]]:
         return [pair for m in self.modules for pair in m.event_handlers]
+
+    def command_groups(self) -> list[tuple[str, typer.Typer]]:
+        """Every module's top-level ``cityos`` command groups, as (name, app)."""
+        groups: dict[str, typer.Typer] = {}
+        for module in self.modules:
+            declared = list(module.extra_cli)
+            if module.cli is not None:
+                declared.insert(0, (module.cli_name or module.name, module.cli))
+            for name, commands in declared:
+                if name in groups:
+                    raise RegistryError(f"command group {name!r} is declared by two modules")
+                groups[name] = commands
+        return list(groups.items())
 
     def permissions(self) -> dict[str, dict[str, str]]:
         """Every permission the modules declare (name → zh/en description)."""

@@ -5,6 +5,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from cityos.foundation.identity.apikeys import (
+    ApiKeyListing,
+    IssuedKey,
+    create_api_key,
+    list_api_keys,
+    revoke_api_key,
+    verify_api_key,
+)
 from cityos.foundation.identity.authz import (
     ANONYMOUS,
     Actor,
@@ -14,7 +22,7 @@ from cityos.foundation.identity.authz import (
     require,
     scoped,
 )
-from cityos.foundation.identity.cli import cli
+from cityos.foundation.identity.cli import apikeys_cli, cli
 from cityos.foundation.identity.models import Scope
 from cityos.foundation.identity.permissions import PERMISSIONS
 from cityos.foundation.identity.profile import departments_section, roles_section
@@ -37,6 +45,7 @@ module = Module(
     profile_sections=(roles_section, departments_section),
     cli=cli,
     cli_name="auth",
+    extra_cli=(("apikeys", apikeys_cli),),
     permissions=PERMISSIONS,
 )
 
@@ -44,22 +53,28 @@ __all__ = [
     "ANONYMOUS",
     "PUBLIC",
     "Actor",
+    "ApiKeyListing",
     "DemoAccount",
     "Grant",
+    "IssuedKey",
     "Scope",
     "TokenClaims",
+    "create_api_key",
     "current_actor",
     "demo_accounts",
     "hash_password",
     "issue_token",
     "jwks",
+    "list_api_keys",
     "load_actor",
     "module",
     "public",
     "require",
+    "revoke_api_key",
     "revoke_token",
     "rotate_signing_key",
     "route_permission",
     "scoped",
+    "verify_api_key",
     "verify_token",
 ]

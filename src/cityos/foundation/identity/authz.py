@@ -16,10 +16,11 @@ from dataclasses import dataclass, field
 from typing import Annotated, Any, TypeVar
 
 from fastapi import Depends, Request
-from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from fastapi.security import APIKeyHeader, APIKeyQuery, HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy import ColumnElement, Select, false, or_, select
 from sqlalchemy.orm import QueryableAttribute, Session
 
+from cityos.foundation.identity.apikeys import verify_api_key
 from cityos.foundation.identity.models import Role, RoleAssignment, Scope, User, UserKind
 from cityos.foundation.identity.permissions import expand
 from cityos.foundation.identity.tokens import verify_token
@@ -116,24 +117,45 @@ def load_actor(
 
 
 _bearer = HTTPBearer(auto_error=False, bearerFormat="JWT", description="`cityos auth token`")
+_key_header = APIKeyHeader(
+    name="X-API-Key", auto_error=False, description="`cityos apikeys create`"
+)
+_key_query = APIKeyQuery(
+    name="api_key", auto_error=False, description="where a standard (Open311) says so"
+)
 Credentials = Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
+HeaderKey = Annotated[str | None, Depends(_key_header)]
+QueryKey = Annotated[str | None, Depends(_key_query)]
 
 
 def current_actor(
-    request: Request, session: DbSession, runtime: RuntimeDep, credentials: Credentials
+    request: Request,
+    session: DbSession,
+    runtime: RuntimeDep,
+    credentials: Credentials,
+    header_key: HeaderKey,
+    query_key: QueryKey,
 ) -> Actor:
-    """The caller named by the bearer token, or 401 (no token, or one that does not verify)."""
-    if credentials is None:
-        raise Unauthenticated("this endpoint needs a bearer token")
-    claims = verify_token(session, credentials.credentials, settings=runtime.settings)
-    actor = load_actor(
-        session,
-        user_id=claims.subject,
-        declared=runtime.registry.permissions(),
-        token_scope=claims.scope,
-    )
+    """The caller named by the bearer token or the API key, or 401 (none, or one that does
+    not verify). An API key acts for its owner, narrowed to the key's scopes."""
+    declared = runtime.registry.permissions()
+    api_key = header_key or query_key
+    if credentials is not None:
+        claims = verify_token(session, credentials.credentials, settings=runtime.settings)
+        actor = load_actor(
+            session, user_id=claims.subject, declared=declared, token_scope=claims.scope
+        )
+        refusal = "the bearer token is not valid"
+    elif api_key:
+        key = verify_api_key(session, api_key, settings=runtime.settings)
+        actor = load_actor(
+            session, user_id=key.user_id, declared=declared, token_scope=" ".join(key.scopes)
+        )
+        refusal = "the API key is not valid"
+    else:
+        raise Unauthenticated("this endpoint needs a bearer token or an API key")
     if actor is None:
-        raise Unauthenticated("the bearer token is not valid")
+        raise Unauthenticated(refusal)
     request.state.actor = actor
     return actor
 
