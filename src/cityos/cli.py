@@ -145,30 +145,23 @@ HostOption = Annotated[str | None, typer.Option(help="address to listen on")]
 PortOption = Annotated[int | None, typer.Option(help="port to listen on")]
 
 
+def _serve_command(host: str | None, port: int | None, *, background: bool) -> None:
+    with clear_errors():
+        runtime = cli_runtime()
+        host, port = host or runtime.settings.host, port or runtime.settings.port
+        _serve(runtime, host=host, port=port, background=background)
+
+
 @app.command()
 def serve(host: HostOption = None, port: PortOption = None) -> None:
     """Run the API, the job worker and the outbox relay in one process."""
-    with clear_errors():
-        runtime = cli_runtime()
-        _serve(
-            runtime,
-            host=host or runtime.settings.host,
-            port=port or runtime.settings.port,
-            background=True,
-        )
+    _serve_command(host, port, background=True)
 
 
 @app.command()
 def api(host: HostOption = None, port: PortOption = None) -> None:
     """Run only the API (scale out: run workers with `cityos worker`)."""
-    with clear_errors():
-        runtime = cli_runtime()
-        _serve(
-            runtime,
-            host=host or runtime.settings.host,
-            port=port or runtime.settings.port,
-            background=False,
-        )
+    _serve_command(host, port, background=False)
 
 
 @app.command()
