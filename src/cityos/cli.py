@@ -230,6 +230,10 @@ def demo(host: HostOption = None, port: PortOption = None) -> None:
                 account.username, account.password, account.display_name, account.department
             )
         console.print(table)
+        console.print(
+            "Web sign-in arrives with the OIDC provider; for scripts and the API: "
+            "`.venv/bin/cityos auth token --user admin` prints a bearer token."
+        )
         console.print("Ctrl-C stops the platform.")
         _serve(runtime, host=host, port=port, background=True)
 
