@@ -9,6 +9,7 @@ from fastapi import Depends
 from fastapi.testclient import TestClient
 
 from cityos.app import create_app
+from cityos.foundation.audit import query
 from cityos.foundation.identity import Actor, require
 from cityos.settings import Settings
 from tests.test_cli import run
@@ -43,6 +44,12 @@ def test_auth_token_prints_a_token_the_api_accepts(tmp_path: Path) -> None:
     with TestClient(app) as client:
         response = client.get("/api/v1/_test/keys", headers={"Authorization": f"Bearer {citizen}"})
         assert response.status_code == 403
+
+    with app.state.runtime.unit_of_work() as session:
+        issued = query(session, action="auth.token_issue").items
+    assert len(issued) == 2
+    assert all(entry.details["ttl_seconds"] in (600, 3600) for entry in issued)
+    assert all(token not in str(entry.details) for entry in issued)
 
 
 def test_auth_token_for_an_unknown_user_is_one_clear_line(tmp_path: Path) -> None:

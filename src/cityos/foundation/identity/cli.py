@@ -11,6 +11,7 @@ from rich.table import Table
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from cityos.foundation.audit import record
 from cityos.foundation.identity.apikeys import create_api_key, list_api_keys, revoke_api_key
 from cityos.foundation.identity.models import User
 from cityos.foundation.identity.tokens import issue_token, rotate_signing_key
@@ -35,12 +36,24 @@ def token_command(
     with clear_errors():
         runtime = cli_runtime(require_current=True)
         with runtime.unit_of_work() as session:
+            account = _active_user(session, user)
             token = issue_token(
                 session,
                 settings=runtime.settings,
-                user=_active_user(session, user),
+                user=account,
                 ttl=timedelta(seconds=ttl),
                 scope=scope,
+            )
+            # A credential handed out from the command line is a security event: record who
+            # got one, for how long and how narrow (never the token itself).
+            record(
+                session,
+                actor="cli",
+                action="auth.token_issue",
+                target_type="user",
+                target_id=str(account.id),
+                outcome="success",
+                details={"ttl_seconds": ttl, "scope": scope},
             )
     console.print(token, markup=False, highlight=False)
 
@@ -52,6 +65,15 @@ def rotate_key_command() -> None:
         runtime = cli_runtime(require_current=True)
         with runtime.unit_of_work() as session:
             key = rotate_signing_key(session, settings=runtime.settings)
+            record(
+                session,
+                actor="cli",
+                action="auth.signing_key_rotate",
+                target_type="signing_key",
+                target_id=key.kid,
+                outcome="success",
+                details={},
+            )
     console.print(f"new signing key {key.kid}")
 
 
