@@ -100,12 +100,12 @@ def test_meta_shows_the_loaded_district(
 
 
 @pytest.mark.parametrize("page", ["/ioc/", "/portal/", "/workbench/"])
-def test_web_pages_are_served_when_built(client: TestClient, page: str) -> None:
+def test_web_pages_are_served(client: TestClient, page: str) -> None:
     from cityos.app import web_dist
 
     settings: Settings = client.app.state.runtime.settings  # type: ignore[attr-defined]
-    if not (web_dist(settings) / page.strip("/") / "index.html").exists():
-        pytest.skip("web/dist is not built (make test builds it)")
+    built = web_dist(settings) / page.strip("/") / "index.html"
+    assert built.exists(), "web/dist is not built: run `make web` (make test builds it)"
     response = client.get(page)
     assert response.status_code == 200
     assert response.headers["content-type"].startswith("text/html")

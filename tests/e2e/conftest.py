@@ -19,8 +19,9 @@ from typing import Any
 
 import pytest
 
+from tests.e2e.browser import UNBUILT, WEB_DIST
+
 REPO = Path(__file__).resolve().parents[2]
-WEB_DIST = REPO / "web" / "dist"
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
     "--no-sandbox",
@@ -77,6 +78,9 @@ def _wait_until_healthy(base_url: str, server: subprocess.Popen[bytes], log: Pat
 @pytest.fixture(scope="session")
 def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """Base URL of a ``cityos serve`` process started for this test session."""
+    if UNBUILT:
+        # A failure, not a skip: a browser suite that quietly skips proves nothing.
+        pytest.fail(f"web/dist is not built ({', '.join(UNBUILT)} missing): run `make web`")
     workdir = tmp_path_factory.mktemp("live-server")
     env = {
         **os.environ,

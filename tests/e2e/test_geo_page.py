@@ -9,15 +9,9 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import BrowserContext, Page, expect
 
-from tests.e2e.browser import DESKTOP, UNBUILT, PageProblems
+from tests.e2e.browser import DESKTOP, PageProblems
 
-pytestmark = [
-    pytest.mark.e2e,
-    pytest.mark.skipif(
-        bool(UNBUILT),
-        reason=f"web/dist is not built ({', '.join(UNBUILT)} missing): run `npm run build` in web/",
-    ),
-]
+pytestmark = [pytest.mark.e2e]
 
 NewContext = Callable[..., BrowserContext]
 SUBDISTRICT_COUNT = 10

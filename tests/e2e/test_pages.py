@@ -13,15 +13,9 @@ from typing import Any
 import pytest
 from playwright.sync_api import BrowserContext, Page, Route, expect
 
-from tests.e2e.browser import BIG_SCREEN, DESKTOP, PHONE, UNBUILT, PageProblems
+from tests.e2e.browser import BIG_SCREEN, DESKTOP, PHONE, PageProblems
 
-pytestmark = [
-    pytest.mark.e2e,
-    pytest.mark.skipif(
-        bool(UNBUILT),
-        reason=f"web/dist is not built ({', '.join(UNBUILT)} missing): run `npm run build` in web/",
-    ),
-]
+pytestmark = [pytest.mark.e2e]
 
 NewContext = Callable[..., BrowserContext]
 

@@ -397,14 +397,14 @@ def test_a_failing_handler_is_retried_alone_and_its_writes_rolled_back(
     assert drain(runtime) == 1  # the handler's event, committed with its delivery record
 
 
+# Concurrent relays claim with FOR UPDATE SKIP LOCKED, which only PostgreSQL has.
+@pytest.mark.parametrize("database", ["postgresql"], indirect=True)
 def test_several_relays_on_postgresql_publish_each_event_once(
     database: TestDatabase,
     runtimes: RuntimeFactory,
     handlers: Handlers,
     empty_stream: str,
 ) -> None:
-    if database.backend != "postgresql":
-        pytest.skip("concurrent relays claim with FOR UPDATE SKIP LOCKED on PostgreSQL")
     count, relays = 300, 4
     ids = emit_cases(runtimes(), count)
     published: list[tuple[int, uuid.UUID]] = []

@@ -484,13 +484,13 @@ def _spawn(worker_id: str, database: TestDatabase, log: Path) -> subprocess.Pope
 
 
 @pytest.mark.slow
+# Claiming across processes uses FOR UPDATE SKIP LOCKED, which only PostgreSQL has.
+@pytest.mark.parametrize("database", ["postgresql"], indirect=True)
 def test_two_worker_processes_run_each_job_once_and_retry_a_killed_workers_job(
     database: TestDatabase, clean: Engine, tmp_path: Path
 ) -> None:
     """A test runs two worker processes on PostgreSQL over 1,000 jobs: each runs exactly once,
     none is lost, a worker killed mid-job has its job retried."""
-    if database.backend != "postgresql":
-        pytest.skip("multi-process claiming is a PostgreSQL feature")
     engine = clean
     with engine.begin() as connection:
         connection.execute(text("CREATE TABLE job_test_run (job_n INTEGER NOT NULL, pid INTEGER)"))

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from abc import ABC, abstractmethod
 from collections.abc import Callable
 
 from sqlalchemy import event as sa_event
@@ -15,7 +16,7 @@ from cityos.kernel.runtime import Runtime
 log = logging.getLogger("cityos.workers")
 
 
-class PollingThread(threading.Thread):
+class PollingThread(threading.Thread, ABC):
     """A daemon thread running ``work_pass`` every ``poll_interval`` seconds, woken early by
     any commit of the runtime's sessions whose ``session.info`` carries ``wake_flag``."""
 
@@ -29,9 +30,9 @@ class PollingThread(threading.Thread):
         self._wake = threading.Event()
         self._stopping = threading.Event()
 
+    @abstractmethod
     def work_pass(self, should_stop: Callable[[], bool]) -> None:
         """Do the work that is due; return early once ``should_stop()`` is true."""
-        raise NotImplementedError
 
     def setup(self) -> None:
         """Open what the passes need, in the thread, before the first pass."""

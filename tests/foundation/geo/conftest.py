@@ -21,19 +21,6 @@ from cityos.settings import Settings
 
 FIXTURE_PROFILE = Path(__file__).parent / "fixtures" / "profile"
 LUOHU_GEO = profiles.PROFILES_DIR / "luohu" / "geo"
-LUOHU_FILES = (
-    "district.geojson",
-    "subdistricts.geojson",
-    "communities.geojson",
-    "grids.geojson",
-    "addresses.csv",
-    "layers.yaml",
-)
-
-
-def luohu_geo_ready() -> bool:
-    """Whether the generated Luohu geography is in the profile yet."""
-    return all((LUOHU_GEO / name).is_file() for name in LUOHU_FILES)
 
 
 @pytest.fixture(scope="session")

@@ -18,7 +18,7 @@ from cityos.foundation.geo.models import Feature, Layer, Region, StandardAddress
 from cityos.kernel import profiles
 from cityos.kernel.registry import Registry
 from cityos.settings import Settings
-from tests.foundation.geo.conftest import luohu_geo_ready, read_json, write_json
+from tests.foundation.geo.conftest import read_json, write_json
 
 
 def count(session: Session, model: type) -> int:
@@ -306,7 +306,6 @@ def test_layers_list_with_counts_and_pages_hold_exact_matches(geo_loaded: Sessio
         geo.feature_page(session, layer_id="volcanoes")
 
 
-@pytest.mark.skipif(not luohu_geo_ready(), reason="the Luohu geography is not generated yet")
 def test_the_luohu_geography_validates_loads_fast_and_locates_landmarks(
     session: Session, registry: Registry, geo_registry: Registry, settings: Settings
 ) -> None:

@@ -17,7 +17,6 @@ from cityos.kernel.registry import Registry
 from tests.foundation.geo.conftest import (
     FIXTURE_PROFILE,
     LUOHU_GEO,
-    luohu_geo_ready,
     read_json,
     write_json,
 )
@@ -217,7 +216,6 @@ def test_a_schema_fault_stops_the_topology_check(geo_profile: Path, geo_registry
     ]
 
 
-@pytest.mark.skipif(not luohu_geo_ready(), reason="the Luohu geography is not generated yet")
 def test_the_luohu_region_tree_checks_clean_in_seconds() -> None:
     data = tree(LUOHU_GEO.parent)
     started = time.perf_counter()
