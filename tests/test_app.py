@@ -169,3 +169,20 @@ def test_the_public_routes_are_exactly_these(client: TestClient) -> None:
         if path.startswith("/api/")
     }
     assert public == expected
+
+
+def test_calendar_warnings_come_in_the_callers_language(
+    client: TestClient, session: Session
+) -> None:
+    from datetime import UTC, datetime
+
+    from cityos.kernel.calendar import coverage_warnings
+
+    now = datetime.now(UTC)
+    chinese = client.get("/api/v1/meta").json()["calendar_warnings"]
+    english = client.get("/api/v1/meta", headers={"Accept-Language": "en"}).json()
+    assert chinese == coverage_warnings(session, now=now, locale="zh-CN")
+    assert english["calendar_warnings"] == coverage_warnings(session, now=now, locale="en")
+    autumn = datetime(2026, 11, 1, tzinfo=UTC)  # 2027 is known to neither package nor profile
+    assert coverage_warnings(session, now=autumn)[0].startswith("2027 年节假日安排尚未配置")
+    assert coverage_warnings(session, now=autumn, locale="en")[0].startswith("Holidays for 2027")

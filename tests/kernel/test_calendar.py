@@ -226,8 +226,11 @@ def test_a_deadline_into_an_unknown_year_counts_weekends_and_warns(
     assert calendar.unknown_years == {2027}
     assert calendar.coverage_warnings([2026, 2027]) == [coverage_message(2027)]
     assert coverage_message(2027) == (
-        "2027 年节假日安排未配置，按周末计算 / "
-        "Holidays for 2027 are not configured; counting weekends only"
+        "2027 年节假日安排尚未配置，期限暂按周末计算；请管理员录入国务院办公厅公布的放假安排"
+    )
+    assert calendar.coverage_warnings([2027], locale="en") == [coverage_message(2027, "en")]
+    assert coverage_message(2027, "en").startswith(
+        "Holidays for 2027 are not configured; deadlines count weekends only"
     )
 
 

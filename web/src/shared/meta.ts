@@ -1,4 +1,5 @@
-import { onBeforeUnmount, onMounted, ref, shallowRef } from 'vue'
+import { onBeforeUnmount, onMounted, ref, shallowRef, watch } from 'vue'
+import { useI18n } from 'vue-i18n'
 import { ApiError, apiFetch } from './api'
 
 /** What `GET /api/v1/meta` tells a page about the running platform. */
@@ -9,7 +10,8 @@ export interface Meta {
   version: string
   mode: string
   profile: string
-  /** Warnings from the working-day calendar, e.g. a year it does not know. */
+  /** Warnings from the working-day calendar (e.g. a year it does not know), in the
+   *  language of the request's Accept-Language. */
   calendar_warnings: string[]
 }
 
@@ -88,6 +90,9 @@ export function useMeta(options: UseMetaOptions = {}) {
     }
   })
   onBeforeUnmount(() => clearInterval(timer))
+  // The calendar's warnings come in the page's language: ask again when it changes.
+  const { locale } = useI18n()
+  watch(locale, () => void load())
 
   return { meta, error, loading, updatedAt, reload: load }
 }

@@ -67,7 +67,9 @@ def set_days(
 NEXT_YEAR_FROM_MONTH = 10
 
 
-def coverage_warnings(session: Session, *, now: datetime | None = None) -> list[str]:
+def coverage_warnings(
+    session: Session, *, now: datetime | None = None, locale: str = "zh-CN"
+) -> list[str]:
     """Warnings for this year, and from October on the next, if their holidays are unknown.
 
     The State Council publishes next year's schedule in the autumn, and from then on
@@ -76,7 +78,7 @@ def coverage_warnings(session: Session, *, now: datetime | None = None) -> list[
     """
     today = local(now or utcnow())
     years = [today.year, today.year + 1] if today.month >= NEXT_YEAR_FROM_MONTH else [today.year]
-    return load_calendar(session).coverage_warnings(years)
+    return load_calendar(session).coverage_warnings(years, locale)
 
 
 def _validated(days: Iterable[tuple[date, DayKind | str, str]]) -> dict[date, tuple[DayKind, str]]:

@@ -44,12 +44,14 @@ class DayKind(StrEnum):
     WORKDAY = "workday"
 
 
-def coverage_message(year: int) -> str:
-    """The warning shown when ``year``'s holidays are unknown (zh-CN, then English)."""
-    return (
-        f"{year} 年节假日安排未配置，按周末计算 / "
-        f"Holidays for {year} are not configured; counting weekends only"
-    )
+def coverage_message(year: int, locale: str = "zh-CN") -> str:
+    """The warning shown when ``year``'s holidays are unknown, in ``locale`` (zh-CN or en)."""
+    if locale == "en":
+        return (
+            f"Holidays for {year} are not configured; deadlines count weekends only "
+            "until an administrator enters the State Council's schedule"
+        )
+    return f"{year} 年节假日安排尚未配置，期限暂按周末计算；请管理员录入国务院办公厅公布的放假安排"
 
 
 @lru_cache(maxsize=64)
@@ -126,9 +128,10 @@ class WorkingCalendar:
         """Whether ``year``'s holidays come from overrides or from the package."""
         return year in self._override_years or _package_knows(year)
 
-    def coverage_warnings(self, years: Iterable[int]) -> list[str]:
+    def coverage_warnings(self, years: Iterable[int], locale: str = "zh-CN") -> list[str]:
         """One message per year in ``years`` whose holidays are unknown, in year order."""
-        return [coverage_message(y) for y in sorted(set(years)) if not self.is_year_known(y)]
+        known = self.is_year_known
+        return [coverage_message(y, locale) for y in sorted(set(years)) if not known(y)]
 
     def is_workday(self, day: date) -> bool:
         """Whether ``day`` is worked. A datetime is taken as its local date."""

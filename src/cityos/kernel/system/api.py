@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from fastapi import APIRouter, Depends, Response
+from fastapi import APIRouter, Depends, Request, Response
 from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy import select, text
@@ -16,6 +16,7 @@ from cityos.kernel import migrate
 from cityos.kernel.access import public
 from cityos.kernel.calendar import coverage_warnings
 from cityos.kernel.http import DbSession, RuntimeDep
+from cityos.kernel.i18n import negotiate
 from cityos.kernel.system.models import District
 
 log = logging.getLogger("cityos.system")
@@ -25,6 +26,10 @@ probes = APIRouter(tags=["system"])
 api = APIRouter(prefix="/meta", tags=["system"], dependencies=[Depends(public())])
 
 
+def _locale(request: Request) -> str:
+    return negotiate(request.headers.get("accept-language"))
+
+
 @probes.get("/healthz", summary="Process is up")
 def healthz() -> dict[str, str]:
     """Liveness: answers while the process runs; touches nothing else."""
@@ -32,7 +37,7 @@ def healthz() -> dict[str, str]:
 
 
 @probes.get("/readyz", summary="Ready to serve: database reachable, migrations current")
-def readyz(runtime: RuntimeDep) -> JSONResponse:
+def readyz(runtime: RuntimeDep, request: Request) -> JSONResponse:
     """Readiness, with the working-day calendar's warnings for years it does not know."""
     checks: dict[str, Any] = {}
     warnings: list[str] = []
@@ -45,7 +50,7 @@ def readyz(runtime: RuntimeDep) -> JSONResponse:
             expected = migrate.heads(runtime.engine, runtime.registry)
             checks["migrations"] = "current" if current == expected else "pending"
             if current == expected:
-                warnings = coverage_warnings(session)
+                warnings = coverage_warnings(session, locale=_locale(request))
     except SQLAlchemyError as exc:
         log.warning("readiness: database unreachable: %s", exc)
         checks["database"] = f"unreachable: {type(exc).__name__}"
@@ -61,10 +66,11 @@ def metrics() -> Response:
 
 
 @api.get("", summary="Platform and district metadata (public)")
-def meta(session: DbSession, runtime: RuntimeDep) -> dict[str, Any]:
-    """What every page shows before sign-in: district name, version, mode, calendar warnings."""
+def meta(session: DbSession, runtime: RuntimeDep, request: Request) -> dict[str, Any]:
+    """What every page shows before sign-in: district name, version, mode, and calendar
+    warnings in the caller's language (``Accept-Language``; zh-CN by default)."""
     district = session.scalars(select(District).limit(1)).first()
-    warnings = coverage_warnings(session)
+    warnings = coverage_warnings(session, locale=_locale(request))
     return {
         "name": {"zh": district.name_zh, "en": district.name_en} if district else None,
         "code": district.code if district else None,
