@@ -64,9 +64,20 @@ def upgrade(engine: Engine, registry: Registry) -> None:
     command.upgrade(alembic_config(engine, registry), "heads")
 
 
+_heads: dict[tuple[str, ...], frozenset[str]] = {}
+
+
 def heads(engine: Engine, registry: Registry) -> set[str]:
-    """The newest revision of each branch, as the code knows them."""
-    return set(ScriptDirectory.from_config(alembic_config(engine, registry)).get_heads())
+    """The newest revision of each branch, as the code knows them.
+
+    Read from the revision files once per process: ``/readyz`` asks on every probe, and
+    the files do not change while the process runs.
+    """
+    key = tuple(str(path) for path in registry.migration_locations())
+    if key not in _heads:
+        script = ScriptDirectory.from_config(alembic_config(engine, registry))
+        _heads[key] = frozenset(script.get_heads())
+    return set(_heads[key])
 
 
 def current(bind: Engine | Connection) -> set[str]:
