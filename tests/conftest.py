@@ -16,10 +16,12 @@ from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
+from pydantic import SecretStr
 from sqlalchemy import Connection, Engine, create_engine, text
 from sqlalchemy.orm import Session, sessionmaker
 
 from cityos.app import create_app
+from cityos.foundation.privacy import KeyRingProvider, ensure_active_key, install_keyring
 from cityos.kernel import migrate
 from cityos.kernel.db import make_engine
 from cityos.kernel.registry import Registry, get_registry
@@ -140,6 +142,8 @@ def settings(tmp_path: Path, database: TestDatabase) -> Settings:
     return Settings(
         database_url=database.url,
         data_dir=tmp_path / "var",
+        # Fixed, so data keys made by one test's runtime open in the next one's.
+        pii_master_key=SecretStr("test-only-pii-master-key-0123456789abcdef"),
         _env_file=None,  # type: ignore[call-arg]
     )
 
@@ -147,12 +151,22 @@ def settings(tmp_path: Path, database: TestDatabase) -> Settings:
 @pytest.fixture
 def runtime(
     database: TestDatabase, connection: Connection, settings: Settings, registry: Registry
-) -> Runtime:
-    """A runtime whose units of work commit into the test's rolled-back transaction."""
+) -> Iterator[Runtime]:
+    """A runtime whose units of work commit into the test's rolled-back transaction, with
+    a personal-data key ring on that transaction."""
     sessions = sessionmaker(
         bind=connection, join_transaction_mode="create_savepoint", expire_on_commit=False
     )
-    return Runtime(settings=settings, engine=database.engine, sessions=sessions, registry=registry)
+    runtime = Runtime(
+        settings=settings, engine=database.engine, sessions=sessions, registry=registry
+    )
+    with runtime.unit_of_work() as session:
+        ensure_active_key(session, settings)
+    install_keyring(KeyRingProvider(connection, settings, refresh_seconds=0))
+    try:
+        yield runtime
+    finally:
+        install_keyring(None)
 
 
 @pytest.fixture

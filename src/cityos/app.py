@@ -11,6 +11,8 @@ from fastapi.responses import RedirectResponse
 from fastapi.staticfiles import StaticFiles
 
 from cityos import __version__
+from cityos.foundation.privacy import ensure_installed, keyring_installed
+from cityos.kernel import migrate
 from cityos.kernel.errors import install_error_handlers
 from cityos.kernel.http import request_context
 from cityos.kernel.i18n import register_messages
@@ -45,6 +47,10 @@ def create_app(
     settings = settings or (runtime.settings if runtime else get_settings())
     settings.check_production()
     runtime = runtime or build_runtime(settings)
+    # Personal-data columns (a citizen's phone) need the key ring before the first request;
+    # a database still to be migrated has none to load (``/readyz`` says so).
+    if not keyring_installed() and migrate.is_current(runtime.engine, runtime.registry):
+        ensure_installed(runtime)
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:

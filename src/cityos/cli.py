@@ -170,11 +170,13 @@ def worker() -> None:
     import signal
     import threading
 
+    from cityos.foundation.privacy import ensure_installed
     from cityos.kernel.workers import start_workers
 
     with clear_errors():
         runtime = cli_runtime()
         _configure_logging(runtime)
+        ensure_installed(runtime)
         stop = start_workers(runtime)
         done = threading.Event()
         signal.signal(signal.SIGTERM, lambda *_: done.set())

@@ -61,6 +61,10 @@ class Settings(BaseSettings):
     web_dist: Path | None = None
     issuer: str = "http://127.0.0.1:8000"
     token_max_ttl: int = Field(default=24 * 3600, ge=60)
+    # Upstream identity providers users may sign in through (``identity.federation``).
+    federation_file: Path | None = None
+    # "console" prints codes (demo); otherwise "package.module:Class", built with the settings.
+    sms_gateway: str = "console"
 
     @property
     def files_dir(self) -> Path:

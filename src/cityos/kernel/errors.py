@@ -70,6 +70,20 @@ class ValidationFailed(DomainError):
     code = "validation_failed"
 
 
+class TooManyRequests(DomainError):
+    """Asked again too soon; ``retry_after`` (seconds) says when to try again."""
+
+    status = 429
+    code = "too_many_requests"
+
+    def __init__(self, detail: str, *, retry_after: int | None = None, **extra: Any) -> None:
+        if retry_after is not None:
+            extra["retry_after"] = retry_after
+        super().__init__(detail, **extra)
+        self.retry_after = retry_after
+        self.headers = {"Retry-After": str(retry_after)} if retry_after is not None else {}
+
+
 class PayloadTooLarge(DomainError):
     status = 413
     code = "payload_too_large"

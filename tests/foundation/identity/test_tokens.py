@@ -129,10 +129,11 @@ def test_a_token_signed_by_an_unknown_key_is_refused(
 def test_a_wrong_issuer_or_audience_is_refused(
     session: Session, settings: Settings, user: User, field: str
 ) -> None:
-    from cityos.foundation.identity.tokens import _decrypt, active_signing_key
+    from cityos.foundation.identity.sealing import unseal
+    from cityos.foundation.identity.tokens import active_signing_key
 
     row = active_signing_key(session, settings=settings)
-    key = RSAKey.import_key(_decrypt(settings, row.kid, row.private_key))
+    key = RSAKey.import_key(unseal(settings, context=row.kid, stored=row.private_key))
     token = issue_token(session, settings=settings, user=user)
     claims = {**_parts(token)[1], field: "https://elsewhere.example"}
     forged = jwt.encode({"alg": "RS256", "kid": row.kid}, claims, key, algorithms=["RS256"])
@@ -199,10 +200,11 @@ def test_a_key_encrypted_under_another_secret_cannot_sign(
 def test_a_token_without_a_key_id_is_refused(
     session: Session, settings: Settings, user: User
 ) -> None:
-    from cityos.foundation.identity.tokens import _decrypt, active_signing_key
+    from cityos.foundation.identity.sealing import unseal
+    from cityos.foundation.identity.tokens import active_signing_key
 
     row = active_signing_key(session, settings=settings)
-    key = RSAKey.import_key(_decrypt(settings, row.kid, row.private_key))
+    key = RSAKey.import_key(unseal(settings, context=row.kid, stored=row.private_key))
     claims = _parts(issue_token(session, settings=settings, user=user))[1]
     forged = jwt.encode({"alg": "RS256"}, claims, key, algorithms=["RS256"])
     with pytest.raises(Unauthenticated):

@@ -178,7 +178,7 @@ def test_rotation_keeps_every_value_readable_before_during_and_after(
         new_key = create_key(session, pii_settings).id
     with unit_of_work(sessions) as session:
         ring = load_keyring(session, pii_settings)
-        target = next(c for c in _columns() if c.column == "phone")
+        target = next(c for c in _columns() if c.name == "privacy_demo_person.phone")
         half = reencrypt_batch(session, ring, target, after=None, size=5)
     assert half.rewritten == 5
     with unit_of_work(sessions) as session:

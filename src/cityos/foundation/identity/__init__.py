@@ -24,6 +24,7 @@ from cityos.foundation.identity.authz import (
 )
 from cityos.foundation.identity.cli import apikeys_cli, cli
 from cityos.foundation.identity.models import Scope
+from cityos.foundation.identity.oidc import router as oidc_router
 from cityos.foundation.identity.permissions import PERMISSIONS
 from cityos.foundation.identity.profile import departments_section, roles_section
 from cityos.foundation.identity.service import DemoAccount, demo_accounts, hash_password
@@ -43,6 +44,7 @@ module = Module(
     models=("cityos.foundation.identity.models",),
     migrations=Path(__file__).parent / "migrations",
     profile_sections=(roles_section, departments_section),
+    root_routers=(oidc_router,),
     cli=cli,
     cli_name="auth",
     extra_cli=(("apikeys", apikeys_cli),),

@@ -29,6 +29,9 @@ from cityos.kernel.errors import PermissionDenied, Unauthenticated
 from cityos.kernel.http import DbSession, RuntimeDep
 
 T = TypeVar("T", bound=tuple[Any, ...])
+# Scopes about the person (OIDC) and the scope that means "all the user may do".
+IDENTITY_SCOPES = frozenset({"openid", "profile", "email", "phone", "address", "offline_access"})
+API_SCOPE = "api"
 Column = ColumnElement[Any] | QueryableAttribute[Any]
 
 
@@ -90,14 +93,19 @@ def load_actor(
 ) -> Actor | None:
     """The actor for an active user, permissions expanded against ``declared`` names.
 
-    A token ``scope`` (space-separated permission patterns) narrows what the token may do.
+    A token ``scope`` narrows what the token may do: OIDC's scopes about the person
+    (``openid``, ``profile`` …) grant nothing, ``api`` grants all the user's permissions,
+    and permission patterns (``geo.*``) grant those. No scope at all (an operator's token
+    from ``cityos auth token``) is the user's full permissions.
     """
     user = session.get(User, user_id)
     if user is None or not user.active:
         return None
     names = list(declared)
-    if token_scope:
-        names = sorted(expand(token_scope.split(), names))
+    if token_scope is not None:
+        items = [s for s in token_scope.split() if s not in IDENTITY_SCOPES]
+        if API_SCOPE not in items:
+            names = sorted(expand(items, names))
     rows = session.execute(
         select(RoleAssignment, Role)
         .join(Role, Role.code == RoleAssignment.role)

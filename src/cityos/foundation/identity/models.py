@@ -7,9 +7,10 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import ForeignKey, String, Text
+from sqlalchemy import ForeignKey, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
+from cityos.foundation.privacy import EncryptedString, register_encrypted_column
 from cityos.kernel.clock import utcnow
 from cityos.kernel.db import Base, IdMixin, TimestampMixin
 
@@ -59,8 +60,19 @@ class User(IdMixin, TimestampMixin, Base):
     kind: Mapped[UserKind] = mapped_column(String(16))
     department_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("department.id"), index=True)
     password_hash: Mapped[str | None] = mapped_column(String(255))
+    password_changed_at: Mapped[datetime | None] = mapped_column()
+    # A citizen's sign-in phone: sealed at rest, found through its keyed hash.
+    phone: Mapped[str | None] = mapped_column(EncryptedString("mobile", aad="app_user.phone"))
+    phone_bidx: Mapped[str | None] = mapped_column(String(64), index=True, unique=True)
+    # Consecutive failed sign-ins and the lock they earn (reset by a successful one).
+    failed_sign_ins: Mapped[int] = mapped_column(default=0)
+    locked_until: Mapped[datetime | None] = mapped_column()
+    last_sign_in_at: Mapped[datetime | None] = mapped_column()
     is_demo: Mapped[bool] = mapped_column(default=False)
     active: Mapped[bool] = mapped_column(default=True)
+
+
+register_encrypted_column(User.__table__, "id", "phone")  # type: ignore[arg-type]
 
 
 class Role(TimestampMixin, Base):
@@ -73,6 +85,7 @@ class Role(TimestampMixin, Base):
     name_en: Mapped[str] = mapped_column(String(200))
     permissions: Mapped[list[Any]] = mapped_column(default=list)
     scope: Mapped[Scope] = mapped_column(String(16))
+    mfa_required: Mapped[bool] = mapped_column(default=False)
 
 
 class RoleAssignment(IdMixin, TimestampMixin, Base):
@@ -133,3 +146,142 @@ class ApiKey(IdMixin, Base):
     expires_at: Mapped[datetime] = mapped_column()
     revoked_at: Mapped[datetime | None] = mapped_column()
     last_used_at: Mapped[datetime | None] = mapped_column()
+
+
+class OAuthClient(TimestampMixin, Base):
+    """A relying party of the OIDC provider: a web page, an app or a system.
+
+    A public client (no ``secret_hash``) must use PKCE. Redirect URIs match exactly.
+    ``user_id`` is the system account a client acts as with client credentials.
+    """
+
+    __tablename__ = "oauth_client"
+
+    client_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    name_zh: Mapped[str] = mapped_column(String(100))
+    name_en: Mapped[str] = mapped_column(String(200))
+    secret_hash: Mapped[str | None] = mapped_column(String(255))
+    redirect_uris: Mapped[list[Any]] = mapped_column(default=list)
+    post_logout_redirect_uris: Mapped[list[Any]] = mapped_column(default=list)
+    grant_types: Mapped[list[Any]] = mapped_column(default=list)
+    scopes: Mapped[list[Any]] = mapped_column(default=list)
+    user_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("app_user.id"))
+    first_party: Mapped[bool] = mapped_column(default=False)
+    from_profile: Mapped[bool] = mapped_column(default=False)
+    active: Mapped[bool] = mapped_column(default=True)
+
+
+class OAuthCode(Base):
+    """An authorization code, kept as a hash, good once and for a few minutes."""
+
+    __tablename__ = "oauth_code"
+
+    code_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    client_id: Mapped[str] = mapped_column(ForeignKey("oauth_client.client_id"), index=True)
+    user_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("app_user.id"), index=True)
+    session_id: Mapped[uuid.UUID | None] = mapped_column()
+    redirect_uri: Mapped[str] = mapped_column(Text)
+    scope: Mapped[str] = mapped_column(Text)
+    nonce: Mapped[str | None] = mapped_column(String(255))
+    code_challenge: Mapped[str | None] = mapped_column(String(128))
+    code_challenge_method: Mapped[str | None] = mapped_column(String(16))
+    auth_time: Mapped[datetime] = mapped_column()
+    amr: Mapped[list[Any]] = mapped_column(default=list)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(index=True)
+    used_at: Mapped[datetime | None] = mapped_column()
+
+
+class OAuthRefreshToken(IdMixin, Base):
+    """A refresh token, kept as a hash. Each use replaces it with a new one of the same
+    ``family_id``; a replaced token used again revokes the whole family (it was stolen)."""
+
+    __tablename__ = "oauth_refresh_token"
+
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    family_id: Mapped[uuid.UUID] = mapped_column(index=True)
+    client_id: Mapped[str] = mapped_column(ForeignKey("oauth_client.client_id"), index=True)
+    user_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("app_user.id"), index=True)
+    session_id: Mapped[uuid.UUID | None] = mapped_column(index=True)
+    scope: Mapped[str] = mapped_column(Text)
+    auth_time: Mapped[datetime] = mapped_column()
+    amr: Mapped[list[Any]] = mapped_column(default=list)
+    issued_at: Mapped[datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(index=True)
+    rotated_at: Mapped[datetime | None] = mapped_column()
+    revoked_at: Mapped[datetime | None] = mapped_column()
+
+
+class SignInSession(IdMixin, Base):
+    """A browser's signed-in session at the provider (single sign-on), named by a cookie
+    whose value is kept only as a hash. Ending it ends the refresh tokens issued in it."""
+
+    __tablename__ = "sign_in_session"
+
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    user_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("app_user.id"), index=True)
+    auth_time: Mapped[datetime] = mapped_column()
+    amr: Mapped[list[Any]] = mapped_column(default=list)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(index=True)
+    ended_at: Mapped[datetime | None] = mapped_column()
+
+
+class SignInFlow(IdMixin, Base):
+    """A sign-in under way (password done, second factor to come; an upstream provider's
+    answer awaited), named by a short-lived cookie kept only as a hash."""
+
+    __tablename__ = "sign_in_flow"
+
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    stage: Mapped[str] = mapped_column(String(32))
+    user_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("app_user.id"))
+    return_to: Mapped[str] = mapped_column(Text)
+    amr: Mapped[list[Any]] = mapped_column(default=list)
+    provider: Mapped[str | None] = mapped_column(String(64))
+    state: Mapped[str | None] = mapped_column(String(128), index=True)
+    nonce: Mapped[str | None] = mapped_column(String(128))
+    code_verifier: Mapped[str | None] = mapped_column(String(128))
+    attempts: Mapped[int] = mapped_column(default=0)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(index=True)
+
+
+class TotpCredential(Base):
+    """A user's TOTP authenticator: the secret sealed under the installation secret,
+    confirmed once a first code from it verified; ``last_step`` refuses a replayed code."""
+
+    __tablename__ = "totp_credential"
+
+    user_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("app_user.id"), primary_key=True)
+    secret: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    confirmed_at: Mapped[datetime | None] = mapped_column()
+    last_step: Mapped[int | None] = mapped_column()
+
+
+class SmsCode(IdMixin, Base):
+    """A one-time code sent by SMS, kept as a hash, found by the phone's keyed hash."""
+
+    __tablename__ = "sms_code"
+
+    phone_bidx: Mapped[str] = mapped_column(String(64), index=True)
+    code_hash: Mapped[str] = mapped_column(String(64))
+    purpose: Mapped[str] = mapped_column(String(32))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column()
+    attempts: Mapped[int] = mapped_column(default=0)
+    used_at: Mapped[datetime | None] = mapped_column()
+
+
+class FederatedIdentity(IdMixin, Base):
+    """A local user's account at an upstream identity provider (``provider``, ``subject``)."""
+
+    __tablename__ = "federated_identity"
+    __table_args__ = (UniqueConstraint("provider", "subject"),)
+
+    provider: Mapped[str] = mapped_column(String(64))
+    subject: Mapped[str] = mapped_column(String(255))
+    user_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("app_user.id"), index=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    last_sign_in_at: Mapped[datetime | None] = mapped_column()

@@ -41,6 +41,8 @@ class RoleEntry(BaseModel):
     name: LocalizedText
     permissions: list[str] = Field(default_factory=list)
     scope: Scope
+    # Holders must sign in with a second factor (TOTP) in production mode.
+    mfa_required: bool = False
 
 
 class RolesFile(BaseModel):
@@ -92,6 +94,7 @@ def _load_roles(session: Session, context: ProfileContext, documents: list[Any])
             "name_en": entry.name.en,
             "permissions": list(entry.permissions),
             "scope": entry.scope,
+            "mfa_required": entry.mfa_required,
         }
         role = existing.pop(entry.id, None)
         if role is None:

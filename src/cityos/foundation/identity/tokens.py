@@ -9,16 +9,11 @@ authlib's JOSE implementation, split out (``authlib.jose`` is deprecated in its 
 
 from __future__ import annotations
 
-import base64
-import os
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from cryptography.hazmat.primitives import hashes
-from cryptography.hazmat.primitives.ciphers.aead import AESGCM
-from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from joserfc import jwt
 from joserfc.errors import JoseError
 from joserfc.jwk import KeySet, RSAKey
@@ -26,13 +21,13 @@ from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from cityos.foundation.identity.models import KeyStatus, RevokedToken, SigningKey, User
+from cityos.foundation.identity.sealing import seal, unseal
 from cityos.kernel.clock import utcnow
 from cityos.kernel.errors import Unauthenticated, ValidationFailed
 from cityos.settings import Settings
 
 ALGORITHM = "RS256"
 AUDIENCE = "cityos"
-_ENCRYPTION_INFO = b"cityos signing-key encryption v1"
 
 
 @dataclass(frozen=True)
@@ -46,27 +41,6 @@ class TokenClaims:
     claims: dict[str, Any]
 
 
-def _wrapping_key(settings: Settings, kid: str) -> AESGCM:
-    derived = HKDF(
-        algorithm=hashes.SHA256(), length=32, salt=kid.encode(), info=_ENCRYPTION_INFO
-    ).derive(settings.secret_key_value().encode())
-    return AESGCM(derived)
-
-
-def _encrypt(settings: Settings, kid: str, pem: bytes) -> str:
-    nonce = os.urandom(12)
-    sealed = _wrapping_key(settings, kid).encrypt(nonce, pem, kid.encode())
-    return "v1:" + base64.b64encode(nonce + sealed).decode()
-
-
-def _decrypt(settings: Settings, kid: str, stored: str) -> bytes:
-    version, _, payload = stored.partition(":")
-    if version != "v1":
-        raise ValueError(f"signing key {kid} is stored in an unknown format")
-    raw = base64.b64decode(payload)
-    return _wrapping_key(settings, kid).decrypt(raw[:12], raw[12:], kid.encode())
-
-
 def create_signing_key(session: Session, *, settings: Settings) -> SigningKey:
     """A new active RSA-2048 key, its private half encrypted under the installation secret."""
     kid = uuid.uuid4().hex
@@ -74,7 +48,7 @@ def create_signing_key(session: Session, *, settings: Settings) -> SigningKey:
     row = SigningKey(
         kid=kid,
         algorithm=ALGORITHM,
-        private_key=_encrypt(settings, kid, key.as_pem(private=True)),
+        private_key=seal(settings, context=kid, data=key.as_pem(private=True)),
         public_jwk=dict(key.as_dict(private=False)),
         status=KeyStatus.ACTIVE,
     )
@@ -131,8 +105,13 @@ def issue_token(
     user: User,
     ttl: timedelta = timedelta(hours=1),
     scope: str | None = None,
+    extra: dict[str, Any] | None = None,
 ) -> str:
-    """A signed bearer token for ``user``, valid for ``ttl`` (at most ``token_max_ttl``)."""
+    """A signed bearer token for ``user``, valid for ``ttl`` (at most ``token_max_ttl``).
+
+    ``scope`` narrows what the token may do (see ``authz.load_actor``); ``extra`` adds
+    claims such as the OIDC ``client_id`` it was issued to.
+    """
     seconds = int(ttl.total_seconds())
     if not 0 < seconds <= settings.token_max_ttl:
         raise ValidationFailed(
@@ -142,7 +121,7 @@ def issue_token(
     if not user.active:
         raise ValidationFailed(f"user {user.username} is not active")
     row = active_signing_key(session, settings=settings)
-    key = RSAKey.import_key(_decrypt(settings, row.kid, row.private_key))
+    key = RSAKey.import_key(unseal(settings, context=row.kid, stored=row.private_key))
     now = int(utcnow().timestamp())
     claims: dict[str, Any] = {
         "iss": settings.issuer,
@@ -153,8 +132,10 @@ def issue_token(
         "exp": now + seconds,
         "jti": uuid.uuid4().hex,
     }
-    if scope:
+    if scope is not None:
         claims["scope"] = scope
+    for name, value in (extra or {}).items():
+        claims.setdefault(name, value)
     header = {"alg": ALGORITHM, "kid": row.kid, "typ": "JWT"}
     return jwt.encode(header, claims, key, algorithms=[ALGORITHM])
 
@@ -193,7 +174,7 @@ def verify_token(session: Session, token: str, *, settings: Settings) -> TokenCl
         subject=subject,
         jti=jti,
         expires_at=datetime.fromtimestamp(int(decoded.claims["exp"]), tz=utcnow().tzinfo),
-        scope=str(scope) if scope else None,
+        scope=str(scope) if scope is not None else None,
         claims=dict(decoded.claims),
     )
 

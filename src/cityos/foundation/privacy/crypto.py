@@ -309,3 +309,13 @@ def install(runtime: Runtime) -> KeyRingProvider:
     provider.refresh()
     install_keyring(provider)
     return provider
+
+
+def keyring_installed() -> bool:
+    """Whether this process has a key ring (start-up installs one)."""
+    return _installed is not None
+
+
+def ensure_installed(runtime: Runtime) -> KeyRingProvider:
+    """The installed key ring, set up from ``runtime`` if this process has none yet."""
+    return _installed if _installed is not None else install(runtime)
