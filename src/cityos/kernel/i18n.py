@@ -19,6 +19,7 @@ _MESSAGES: dict[str, dict[str, str]] = {
     "permission_denied": {"zh-CN": "无权执行此操作", "en": "Permission denied"},
     "unauthenticated": {"zh-CN": "请先登录", "en": "Sign-in required"},
     "payload_too_large": {"zh-CN": "文件过大", "en": "Payload too large"},
+    "too_many_requests": {"zh-CN": "请求过于频繁，请稍后再试", "en": "Too many requests"},
     "unsupported_media_type": {"zh-CN": "不支持的文件类型", "en": "Unsupported media type"},
     "invalid_cursor": {"zh-CN": "分页游标无效", "en": "Invalid pagination cursor"},
     "internal_error": {"zh-CN": "系统内部错误", "en": "Internal server error"},

@@ -16,11 +16,20 @@ from fastapi.testclient import TestClient
 from joserfc import jwt
 from joserfc.jwk import KeySet
 from sqlalchemy import select
+from sqlalchemy import update as sa_update
 from sqlalchemy.orm import Session
 
 from cityos.foundation.audit.models import AuditRecord
 from cityos.foundation.identity.credentials import set_password
-from cityos.foundation.identity.models import OAuthClient, OAuthRefreshToken, Scope, User, UserKind
+from cityos.foundation.identity.models import (
+    OAuthClient,
+    OAuthRefreshToken,
+    Role,
+    Scope,
+    TotpCredential,
+    User,
+    UserKind,
+)
 from cityos.foundation.identity.service import hash_password
 from cityos.kernel.runtime import Runtime
 from tests.factories.identity import Assign, create_user
@@ -433,3 +442,109 @@ def test_an_inactive_user_cannot_use_a_refresh_token(provider: Provider) -> None
         },
     )
     assert answer.status_code == 400
+
+
+def _code_for(secret: str) -> str:
+    import pyotp
+
+    return pyotp.TOTP(secret).now()
+
+
+def _password_step(provider: Provider, return_to: str) -> str:
+    page = provider.browser.get("/oidc/login", params={"return_to": return_to})
+    csrf = re.search(r'name="csrf" value="([^"]+)"', page.text)
+    assert csrf is not None
+    answer = provider.browser.post(
+        "/oidc/login",
+        data={
+            "username": "lihua",
+            "password": PASSWORD,
+            "csrf": csrf.group(1),
+            "return_to": return_to,
+        },
+        follow_redirects=False,
+    )
+    assert answer.status_code == 303
+    return str(answer.headers["location"])
+
+
+def test_an_enrolled_authenticator_is_asked_for_after_the_password(provider: Provider) -> None:
+    from cityos.foundation.identity.mfa import begin_totp_enrolment, confirm_totp
+
+    settings = provider.runtime.settings
+    with provider.runtime.unit_of_work() as session:
+        user = session.scalars(select(User).where(User.username == "lihua")).one()
+        enrolment = begin_totp_enrolment(session, settings=settings, user=user)
+        assert confirm_totp(session, settings=settings, user=user, code=_code_for(enrolment.secret))
+        session.execute(
+            sa_update(TotpCredential)
+            .where(TotpCredential.user_id == user.id)
+            .values(last_step=0)  # let the same time step's code sign in below
+        )
+    rp = provider.rp()
+    url, _, verifier, _ = _authorization_url(rp)
+    first = provider.browser.get(url, follow_redirects=False)
+    return_to = parse_qs(urlsplit(first.headers["location"]).query)["return_to"][0]
+    assert _password_step(provider, return_to) == "/oidc/login/mfa"
+    page = provider.browser.get("/oidc/login/mfa")
+    csrf = re.search(r'name="csrf" value="([^"]+)"', page.text)
+    assert csrf is not None
+    wrong = provider.browser.post("/oidc/login/mfa", data={"code": "000000", "csrf": csrf.group(1)})
+    assert wrong.status_code == 401
+    right = provider.browser.post(
+        "/oidc/login/mfa",
+        data={"code": _code_for(enrolment.secret), "csrf": csrf.group(1)},
+        follow_redirects=False,
+    )
+    assert right.status_code == 303
+    callback = provider.browser.get(url, follow_redirects=False).headers["location"]
+    token = rp.fetch_token(
+        f"{ISSUER}/oidc/token", authorization_response=callback, code_verifier=verifier
+    )
+    keys = KeySet.import_key_set(provider.browser.get("/oidc/jwks").json())
+    claims = jwt.decode(str(token["id_token"]), keys, algorithms=["RS256"]).claims
+    assert claims["amr"] == ["pwd", "otp", "mfa"]
+
+
+def test_production_makes_an_administrator_set_up_an_authenticator(
+    provider: Provider,
+) -> None:
+    from pydantic import SecretStr
+
+    from cityos.app import create_app
+    from cityos.settings import Mode
+
+    settings = provider.runtime.settings.model_copy(
+        update={"mode": Mode.PRODUCTION, "secret_key": SecretStr("s" * 40)}
+    )
+    with provider.runtime.unit_of_work() as session:
+        session.execute(
+            sa_update(Role).where(Role.code == "platform-admin-test").values(mfa_required=True)
+        )
+    runtime = Runtime(
+        settings=settings,
+        engine=provider.runtime.engine,
+        sessions=provider.runtime.sessions,
+        registry=provider.runtime.registry,
+    )
+    with TestClient(create_app(runtime=runtime), base_url=ISSUER) as browser:
+        production = Provider(browser, runtime)
+        assert _password_step(production, "/oidc/authorize?x=1") == "/oidc/login/mfa-setup"
+        page = browser.get("/oidc/login/mfa-setup")
+        secret = re.search(r'data-testid="totp-secret">([A-Z2-7]+)<', page.text)
+        csrf = re.search(r'name="csrf" value="([^"]+)"', page.text)
+        assert secret is not None
+        assert csrf is not None
+        assert "<svg" in page.text
+        wrong = browser.post(
+            "/oidc/login/mfa-setup", data={"code": "000000", "csrf": csrf.group(1)}
+        )
+        assert wrong.status_code == 401
+        assert secret.group(1) in wrong.text, "a wrong code keeps the authenticator scanned"
+        done = browser.post(
+            "/oidc/login/mfa-setup",
+            data={"code": _code_for(secret.group(1)), "csrf": csrf.group(1)},
+            follow_redirects=False,
+        )
+        assert done.status_code == 303
+        assert "cityos_sso" in done.cookies

@@ -118,6 +118,19 @@ def begin_totp_enrolment(session: Session, *, settings: Settings, user: User) ->
     return TotpEnrolment(secret=secret, uri=uri, qr_svg=_qr_svg(uri))
 
 
+def pending_totp_enrolment(
+    session: Session, *, settings: Settings, user: User
+) -> TotpEnrolment | None:
+    """The enrolment ``user`` has begun and not confirmed (shown again after a wrong code,
+    so the authenticator already scanned stays the right one)."""
+    credential = _credential(session, user)
+    if credential is None or credential.confirmed_at is not None:
+        return None
+    secret = unseal(settings, context=_context(user), stored=credential.secret).decode()
+    uri = pyotp.TOTP(secret).provisioning_uri(name=user.username, issuer_name=ISSUER)
+    return TotpEnrolment(secret=secret, uri=uri, qr_svg=_qr_svg(uri))
+
+
 def _totp(settings: Settings, user: User, credential: TotpCredential) -> pyotp.TOTP:
     secret = unseal(settings, context=_context(user), stored=credential.secret)
     return pyotp.TOTP(secret.decode())

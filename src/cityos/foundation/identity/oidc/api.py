@@ -22,6 +22,7 @@ from cityos.foundation.identity.mfa import (
     begin_totp_enrolment,
     confirm_totp,
     has_totp,
+    pending_totp_enrolment,
     totp_required,
     verify_totp,
 )
@@ -333,6 +334,21 @@ def _signed_in(
     return response
 
 
+def _after_first_factor(
+    session: Session, settings: Settings, *, user: User, amr: list[str], return_to: str
+) -> Response:
+    """Signed in, or on to the second factor when the account has or needs one."""
+    if has_totp(session, user) or totp_required(session, settings=settings, user=user):
+        stage = "mfa" if has_totp(session, user) else "mfa_setup"
+        _, value = browser.start_flow(
+            session, stage=stage, user_id=user.id, return_to=return_to, amr=amr
+        )
+        response = RedirectResponse(f"/oidc/login/{stage.replace('_', '-')}", status_code=303)
+        browser.set_cookie(response, settings, browser.FLOW_COOKIE, value, browser.FLOW_TTL)
+        return response
+    return _signed_in(session, settings, user=user, amr=amr, return_to=return_to)
+
+
 def _with_csrf(response: Response, settings: Settings, csrf: str) -> Response:
     browser.set_cookie(response, settings, browser.CSRF_COOKIE, csrf, browser.FLOW_TTL)
     return response
@@ -476,15 +492,7 @@ def login_password(
             username=form.get("username", ""),
         )
         return _with_csrf(page, settings, csrf)
-    if has_totp(session, user) or totp_required(session, settings=settings, user=user):
-        stage = "mfa" if has_totp(session, user) else "mfa_setup"
-        _, value = browser.start_flow(
-            session, stage=stage, user_id=user.id, return_to=return_to, amr=["pwd"]
-        )
-        response = RedirectResponse(f"/oidc/login/{stage.replace('_', '-')}", status_code=303)
-        browser.set_cookie(response, settings, browser.FLOW_COOKIE, value, browser.FLOW_TTL)
-        return response
-    return _signed_in(session, settings, user=user, amr=["pwd"], return_to=return_to)
+    return _after_first_factor(session, settings, user=user, amr=["pwd"], return_to=return_to)
 
 
 @router.post("/oidc/login/sms")
@@ -526,7 +534,8 @@ def login_sms(request: Request, session: DbSession, runtime: RuntimeDep, form: F
     )
     if user is None:
         return page(401, error="bad_code", code_sent=True)
-    return _signed_in(session, settings, user=user, amr=["sms"], return_to=return_to)
+    # A staff account reached by its phone still owes its second factor.
+    return _after_first_factor(session, settings, user=user, amr=["sms"], return_to=return_to)
 
 
 def _flow_user(session: Session, flow: SignInFlow | None) -> User | None:
@@ -566,9 +575,9 @@ def login_mfa(request: Request, session: DbSession, runtime: RuntimeDep, form: F
             request, view="mfa", locale=locale, status_code=401, error="bad_code", csrf=csrf
         )
         return _with_csrf(page, settings, csrf)
-    return_to = flow.return_to
+    return_to, amr = flow.return_to, [*flow.amr, "otp", "mfa"]
     session.delete(flow)
-    return _signed_in(session, settings, user=user, amr=["pwd", "otp", "mfa"], return_to=return_to)
+    return _signed_in(session, settings, user=user, amr=amr, return_to=return_to)
 
 
 @router.get("/oidc/login/mfa-setup")
@@ -585,19 +594,20 @@ def login_mfa_setup(
     csrf = browser.csrf_token(request)
     if request.method == "POST" and browser.csrf_ok(request, form.get("csrf")):
         if confirm_totp(session, settings=settings, user=user, code=form.get("code", "").strip()):
-            return_to = flow.return_to
+            return_to, amr = flow.return_to, [*flow.amr, "otp", "mfa"]
             session.delete(flow)
-            return _signed_in(
-                session, settings, user=user, amr=["pwd", "otp", "mfa"], return_to=return_to
-            )
+            return _signed_in(session, settings, user=user, amr=amr, return_to=return_to)
         flow.attempts += 1
-    enrolment = begin_totp_enrolment(session, settings=settings, user=user)
+    failed = request.method == "POST"
+    enrolment = (
+        pending_totp_enrolment(session, settings=settings, user=user) if failed else None
+    ) or begin_totp_enrolment(session, settings=settings, user=user)
     page = render(
         request,
         view="mfa_setup",
         locale=locale,
-        status_code=401 if request.method == "POST" else 200,
-        error="bad_code" if request.method == "POST" else None,
+        status_code=401 if failed else 200,
+        error="bad_code" if failed else None,
         csrf=csrf,
         secret=enrolment.secret,
         qr_svg=enrolment.qr_svg,
