@@ -218,6 +218,8 @@ def demo(host: HostOption = None, port: PortOption = None) -> None:
             ("IOC 智能运营中心", "/ioc/"),
             ("i罗湖 portal", "/portal/"),
             ("工作台 workbench", "/workbench/"),
+            ("统一身份认证 sign-in", "/oidc/login"),
+            ("OIDC discovery", "/.well-known/openid-configuration"),
             ("API docs", "/docs"),
         ):
             pages.add_row(label, base + path)
@@ -233,8 +235,10 @@ def demo(host: HostOption = None, port: PortOption = None) -> None:
             )
         console.print(table)
         console.print(
-            "Web sign-in arrives with the OIDC provider; for scripts and the API: "
-            "`.venv/bin/cityos auth token --user admin` prints a bearer token."
+            "Sign in: open a page above and use a demo account (citizens may also sign in "
+            "with any mobile number; the demo SMS gateway prints the code here). "
+            "For scripts and the API: `.venv/bin/cityos auth token --user admin` prints a "
+            "bearer token."
         )
         console.print("Ctrl-C stops the platform.")
         _serve(runtime, host=host, port=port, background=True)
