@@ -33,7 +33,6 @@ from typing import Any
 
 import httpx
 import yaml
-from authlib.integrations.httpx_client import OAuth2Client
 from authlib.oauth2.rfc7636 import create_s256_code_challenge
 from joserfc import jwt
 from joserfc.errors import JoseError
@@ -158,7 +157,11 @@ def authorization_url(settings: Settings, upstream: UpstreamProvider) -> tuple[s
     return str(url), secret
 
 
-def _client(settings: Settings, upstream: UpstreamProvider) -> OAuth2Client:
+def _client(settings: Settings, upstream: UpstreamProvider) -> Any:
+    # Imported here: authlib warns on import that its httpx client will move to httpx2,
+    # which would land on every CLI command's stderr.
+    from authlib.integrations.httpx_client import OAuth2Client
+
     return OAuth2Client(
         client_id=upstream.client_id,
         client_secret=upstream.client_secret(),
