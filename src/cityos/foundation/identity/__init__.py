@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from cityos.foundation.identity.api import router as api_router
 from cityos.foundation.identity.apikeys import (
     ApiKeyListing,
     IssuedKey,
@@ -23,6 +24,7 @@ from cityos.foundation.identity.authz import (
     scoped,
 )
 from cityos.foundation.identity.cli import apikeys_cli, cli
+from cityos.foundation.identity.clients import clients_section
 from cityos.foundation.identity.models import Scope
 from cityos.foundation.identity.oidc import router as oidc_router
 from cityos.foundation.identity.permissions import PERMISSIONS
@@ -43,7 +45,8 @@ module = Module(
     name="identity",
     models=("cityos.foundation.identity.models",),
     migrations=Path(__file__).parent / "migrations",
-    profile_sections=(roles_section, departments_section),
+    profile_sections=(roles_section, departments_section, clients_section),
+    routers=(api_router,),
     root_routers=(oidc_router,),
     cli=cli,
     cli_name="auth",

@@ -17,6 +17,8 @@ PERMISSIONS: dict[str, dict[str, str]] = {
     "identity.tokens.issue": {"zh": "签发访问令牌", "en": "Issue access tokens"},
     "identity.tokens.revoke": {"zh": "吊销访问令牌", "en": "Revoke access tokens"},
     "identity.keys.rotate": {"zh": "轮换签名密钥", "en": "Rotate signing keys"},
+    "identity.clients.manage": {"zh": "管理接入应用", "en": "Manage OAuth clients"},
+    "identity.apikeys.manage": {"zh": "管理接口密钥", "en": "Manage API keys"},
 }
 
 PATTERN = re.compile(r"^(\*|[a-z][a-z0-9_-]*)(\.(\*|[a-z][a-z0-9_-]*))*$")
