@@ -40,10 +40,13 @@ export default defineConfig({
     },
   },
   server: {
-    // `npm run dev` talks to a `cityos serve` running on its default port.
+    // `npm run dev` talks to a `cityos serve` running on its default port, sign-in included
+    // (the provider must then accept the dev server's origin in its redirect URIs).
     proxy: {
       '/api': 'http://127.0.0.1:8000',
       '/healthz': 'http://127.0.0.1:8000',
+      '/.well-known': 'http://127.0.0.1:8000',
+      '/oidc': 'http://127.0.0.1:8000',
     },
   },
   test: {

@@ -1,11 +1,12 @@
-"""What the browser tests share: viewports, whether the pages are built, and a watcher
-for anything a visitor would count as broken."""
+"""What the browser tests share: viewports, whether the pages are built, a watcher for
+anything a visitor would count as broken, and signing in through the real sign-in page."""
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
-from playwright.sync_api import ConsoleMessage, Page, Request, Response
+from playwright.sync_api import ConsoleMessage, Page, Request, Response, expect
 
 WEB_DIST = Path(__file__).resolve().parents[2] / "web" / "dist"
 UNBUILT = [
@@ -39,3 +40,23 @@ class PageProblems:
     def _on_response(self, response: Response) -> None:
         if response.status >= 400:
             self.items.append(f"HTTP {response.status}: {response.request.method} {response.url}")
+
+
+SIGN_IN_PAGE = re.compile(r"/oidc/login")
+
+
+def sign_in(page: Page, *, username: str, password: str) -> None:
+    """Sign in on the provider's own page (the browser is on it), as a person would."""
+    expect(page).to_have_url(SIGN_IN_PAGE)
+    page.locator('input[name="username"]').fill(username)
+    page.locator('input[name="password"]').fill(password)
+    # Demo mode asks no second factor (the provider asks for one in production only).
+    page.locator('form:has(input[name="password"]) [type="submit"]').click()
+
+
+def open_signed_in(page: Page, url: str, *, username: str, password: str) -> None:
+    """Open ``url`` on a page that needs sign-in: through the sign-in page and back to it."""
+    page.goto(url)
+    sign_in(page, username=username, password=password)
+    page_root = url.split("#", 1)[0]
+    page.wait_for_url(lambda current: current.startswith(page_root) and "code=" not in current)

@@ -13,12 +13,15 @@ import sys
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from cityos.foundation.identity.service import demo_password as derive_demo_password
+from cityos.settings import Mode, Settings
 from tests.e2e.browser import UNBUILT, WEB_DIST
 
 REPO = Path(__file__).resolve().parents[2]
@@ -75,13 +78,23 @@ def _wait_until_healthy(base_url: str, server: subprocess.Popen[bytes], log: Pat
     )
 
 
+@dataclass(frozen=True)
+class LiveCityOS:
+    """A running ``cityos serve``: its base URL and the settings it was started with."""
+
+    url: str
+    settings: Settings
+
+
 @pytest.fixture(scope="session")
-def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """Base URL of a ``cityos serve`` process started for this test session."""
+def live_cityos(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveCityOS]:
+    """A ``cityos serve`` process started for this test session."""
     if UNBUILT:
         # A failure, not a skip: a browser suite that quietly skips proves nothing.
         pytest.fail(f"web/dist is not built ({', '.join(UNBUILT)} missing): run `make web`")
     workdir = tmp_path_factory.mktemp("live-server")
+    port = _free_port()
+    base_url = f"http://127.0.0.1:{port}"
     env = {
         **os.environ,
         "CITYOS_MODE": "demo",
@@ -89,13 +102,14 @@ def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         "CITYOS_DATA_DIR": str(workdir),
         "CITYOS_WEB_DIST": str(WEB_DIST),
         "CITYOS_LOG_JSON": "false",
+        # The provider names itself by the address the browser uses.
+        "CITYOS_ISSUER": base_url,
     }
     # `serve` refuses a database that is not migrated; the pages need the district loaded.
     _cityos("db", "upgrade", env=env, log=workdir / "db-upgrade.log")
     profile = env.get("CITYOS_PROFILE", "luohu")
     _cityos("profile", "load", profile, env=env, log=workdir / "profile-load.log")
 
-    port = _free_port()
     log = workdir / "serve.log"
     with log.open("wb") as output:
         server = subprocess.Popen(
@@ -114,10 +128,17 @@ def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
             stdout=output,
             stderr=subprocess.STDOUT,
         )
-    base_url = f"http://127.0.0.1:{port}"
+    # The same settings as the server (the rest comes from this process's environment, as
+    # the server's did), so demo passwords derive from the same demo secret.
+    settings = Settings(
+        mode=Mode.DEMO,
+        database_url=env["CITYOS_DATABASE_URL"],
+        data_dir=workdir,
+        issuer=base_url,
+    )
     try:
         _wait_until_healthy(base_url, server, log)
-        yield base_url
+        yield LiveCityOS(url=base_url, settings=settings)
     finally:
         server.terminate()
         try:
@@ -125,6 +146,18 @@ def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         except subprocess.TimeoutExpired:
             server.kill()
             server.wait(timeout=5)
+
+
+@pytest.fixture(scope="session")
+def live_server(live_cityos: LiveCityOS) -> str:
+    """Base URL of the session's ``cityos serve``."""
+    return live_cityos.url
+
+
+@pytest.fixture(scope="session")
+def demo_password(live_cityos: LiveCityOS) -> Callable[[str], str]:
+    """The live server's demo password of a demo account, by username."""
+    return lambda username: derive_demo_password(live_cityos.settings, username)
 
 
 @pytest.fixture(scope="session")

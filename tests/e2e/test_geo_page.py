@@ -9,11 +9,14 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import BrowserContext, Page, expect
 
-from tests.e2e.browser import DESKTOP, PageProblems
+from tests.e2e.browser import DESKTOP, PageProblems, open_signed_in
 
 pytestmark = [pytest.mark.e2e]
 
 NewContext = Callable[..., BrowserContext]
+DemoPassword = Callable[[str], str]
+# The map is for any official: a case handler will do.
+ACCOUNT = "handler"
 SUBDISTRICT_COUNT = 10
 MATCHED_ADDRESS = "人民南路3002号国际贸易中心大厦A座"
 OUTSIDE_ADDRESS = "福田区深南大道6008号"
@@ -26,11 +29,13 @@ def _geocode(page: Page, address: str) -> None:
 
 
 def test_geo_page_draws_the_district_and_geocodes(
-    live_server: str, new_context: NewContext, screenshot_dir: Path
+    live_server: str, new_context: NewContext, demo_password: DemoPassword, screenshot_dir: Path
 ) -> None:
     page = new_context(viewport=DESKTOP).new_page()
+    open_signed_in(
+        page, f"{live_server}/workbench/#geo", username=ACCOUNT, password=demo_password(ACCOUNT)
+    )
     problems = PageProblems(page)
-    page.goto(f"{live_server}/workbench/#geo")
 
     expect(page.get_by_role("heading", level=1)).to_have_text("地图")
     navigation = page.get_by_role("navigation", name="主导航")
@@ -112,11 +117,13 @@ def test_geo_page_draws_the_district_and_geocodes(
 
 
 def test_geo_page_labels_follow_the_language(
-    live_server: str, new_context: NewContext, screenshot_dir: Path
+    live_server: str, new_context: NewContext, demo_password: DemoPassword, screenshot_dir: Path
 ) -> None:
     page = new_context(viewport=DESKTOP).new_page()
+    open_signed_in(
+        page, f"{live_server}/workbench/#/geo", username=ACCOUNT, password=demo_password(ACCOUNT)
+    )
     problems = PageProblems(page)
-    page.goto(f"{live_server}/workbench/#/geo")
     expect(page.locator(".geo-map path.geo-subdistrict")).to_have_count(SUBDISTRICT_COUNT)
 
     page.get_by_role("button", name="English", exact=True).click()

@@ -13,11 +13,17 @@ from typing import Any
 import pytest
 from playwright.sync_api import BrowserContext, Page, Route, expect
 
-from tests.e2e.browser import BIG_SCREEN, DESKTOP, PHONE, PageProblems
+from tests.e2e.browser import BIG_SCREEN, DESKTOP, PHONE, SIGN_IN_PAGE, PageProblems, open_signed_in
 
 pytestmark = [pytest.mark.e2e]
 
 NewContext = Callable[..., BrowserContext]
+DemoPassword = Callable[[str], str]
+
+# Who signs in to the pages that need it: the IOC's duty officer, and on the workbench the
+# data officer, who reads (but cannot change) users, departments and roles.
+IOC_ACCOUNT = "duty"
+WORKBENCH_ACCOUNT = "data"
 
 
 @dataclass(frozen=True)
@@ -28,6 +34,8 @@ class PageCase:
     title: dict[str, str]
     heading: dict[str, str]
     texts: dict[str, list[str]]
+    # The demo account that signs in; None for a page open to everyone.
+    account: str | None
 
 
 PAGES = [
@@ -51,6 +59,7 @@ PAGES = [
                 "Beijing Time",
             ],
         },
+        account=IOC_ACCOUNT,
     ),
     PageCase(
         name="portal",
@@ -62,6 +71,7 @@ PAGES = [
             "zh-CN": ["随手拍", "办事服务", "我的办件", "首页", "办事", "我的"],
             "en": ["Report a problem", "Government services", "My applications", "Home", "Me"],
         },
+        account=None,
     ),
     PageCase(
         name="workbench",
@@ -70,9 +80,25 @@ PAGES = [
         title={"zh-CN": "罗湖区数字政府工作台", "en": "Luohu Government Workbench"},
         heading={"zh-CN": "待办", "en": "Inbox"},
         texts={
-            "zh-CN": ["罗湖区数字政府工作台", "案件", "数据目录", "系统管理", "暂无待办"],
-            "en": ["Cases", "Data catalogue", "Administration", "Nothing to do"],
+            "zh-CN": [
+                "罗湖区数字政府工作台",
+                "案件",
+                "数据目录",
+                "系统管理",
+                "用户管理",
+                "暂无待办",
+                "退出",
+            ],
+            "en": [
+                "Cases",
+                "Data catalogue",
+                "Administration",
+                "Users",
+                "Nothing to do",
+                "Sign out",
+            ],
         },
+        account=WORKBENCH_ACCOUNT,
     ),
 ]
 
@@ -81,6 +107,14 @@ def _meta(live_server: str) -> dict[str, Any]:
     with urllib.request.urlopen(f"{live_server}/api/v1/meta", timeout=5) as answer:
         body: dict[str, Any] = json.load(answer)
         return body
+
+
+def _open(page: Page, url: str, account: str | None, demo_password: DemoPassword) -> None:
+    """Open a page, signing in through the provider first when it needs an account."""
+    if account is None:
+        page.goto(url)
+    else:
+        open_signed_in(page, url, username=account, password=demo_password(account))
 
 
 def _check_locale(page: Page, case: PageCase, locale: str) -> None:
@@ -93,12 +127,16 @@ def _check_locale(page: Page, case: PageCase, locale: str) -> None:
 
 @pytest.mark.parametrize("case", PAGES, ids=[case.name for case in PAGES])
 def test_page_loads_in_chinese_and_switches_to_english(
-    case: PageCase, live_server: str, new_context: NewContext, screenshot_dir: Path
+    case: PageCase,
+    live_server: str,
+    new_context: NewContext,
+    demo_password: DemoPassword,
+    screenshot_dir: Path,
 ) -> None:
     page = new_context(viewport=case.viewport).new_page()
+    # Watched from the signed-in page on: the trip to the provider cuts off the first load.
+    _open(page, f"{live_server}{case.path}", case.account, demo_password)
     problems = PageProblems(page)
-
-    page.goto(f"{live_server}{case.path}")
     _check_locale(page, case, "zh-CN")
     page.wait_for_load_state("networkidle")
     page.screenshot(path=screenshot_dir / f"{case.name}-zh-CN.png")
@@ -114,10 +152,12 @@ def test_page_loads_in_chinese_and_switches_to_english(
     assert problems.items == []
 
 
-def test_ioc_status_line_shows_the_platform_meta(live_server: str, new_context: NewContext) -> None:
+def test_ioc_status_line_shows_the_platform_meta(
+    live_server: str, new_context: NewContext, demo_password: DemoPassword
+) -> None:
     meta = _meta(live_server)
     page = new_context(viewport=BIG_SCREEN).new_page()
-    page.goto(f"{live_server}/ioc/")
+    _open(page, f"{live_server}/ioc/", IOC_ACCOUNT, demo_password)
 
     status = page.get_by_test_id("ioc-status")
     expect(status).to_have_attribute("data-state", "ok")
@@ -132,11 +172,11 @@ def test_ioc_status_line_shows_the_platform_meta(live_server: str, new_context: 
 
 
 def test_ioc_shows_an_error_when_the_platform_is_unreachable(
-    live_server: str, new_context: NewContext, screenshot_dir: Path
+    live_server: str, new_context: NewContext, demo_password: DemoPassword, screenshot_dir: Path
 ) -> None:
     page = new_context(viewport=BIG_SCREEN).new_page()
     page.route("**/api/v1/meta", lambda route: route.abort("connectionrefused"))
-    page.goto(f"{live_server}/ioc/")
+    _open(page, f"{live_server}/ioc/", IOC_ACCOUNT, demo_password)
 
     status = page.get_by_test_id("ioc-status")
     expect(status).to_have_attribute("data-state", "error")
@@ -146,10 +186,10 @@ def test_ioc_shows_an_error_when_the_platform_is_unreachable(
 
 
 def test_ioc_fits_a_smaller_screen_without_scrolling(
-    live_server: str, new_context: NewContext, screenshot_dir: Path
+    live_server: str, new_context: NewContext, demo_password: DemoPassword, screenshot_dir: Path
 ) -> None:
     page = new_context(viewport={"width": 1366, "height": 768}).new_page()
-    page.goto(f"{live_server}/ioc/")
+    _open(page, f"{live_server}/ioc/", IOC_ACCOUNT, demo_password)
     expect(page.get_by_role("heading", level=1)).to_be_visible()
 
     stage = page.locator(".ioc-stage").bounding_box()
@@ -165,11 +205,11 @@ def test_ioc_fits_a_smaller_screen_without_scrolling(
 
 
 def test_workbench_shows_the_calendar_warnings_of_the_platform(
-    live_server: str, new_context: NewContext
+    live_server: str, new_context: NewContext, demo_password: DemoPassword
 ) -> None:
     warnings = _meta(live_server)["calendar_warnings"]
     page = new_context(viewport=DESKTOP).new_page()
-    page.goto(f"{live_server}/workbench/")
+    _open(page, f"{live_server}/workbench/", WORKBENCH_ACCOUNT, demo_password)
     expect(page.get_by_role("heading", level=1)).to_have_text("待办")
     page.wait_for_load_state("networkidle")
 
@@ -182,7 +222,7 @@ def test_workbench_shows_the_calendar_warnings_of_the_platform(
 
 
 def test_workbench_banner_appears_for_an_unknown_year(
-    live_server: str, new_context: NewContext, screenshot_dir: Path
+    live_server: str, new_context: NewContext, demo_password: DemoPassword, screenshot_dir: Path
 ) -> None:
     warning = "2031 年节假日安排未配置，按周末计算 / Holidays for 2031 are not configured"
 
@@ -194,7 +234,7 @@ def test_workbench_banner_appears_for_an_unknown_year(
 
     page = new_context(viewport=DESKTOP).new_page()
     page.route("**/api/v1/meta", add_warning)
-    page.goto(f"{live_server}/workbench/")
+    _open(page, f"{live_server}/workbench/", WORKBENCH_ACCOUNT, demo_password)
 
     banner = page.get_by_test_id("calendar-warnings")
     expect(banner).to_be_visible()
@@ -204,26 +244,36 @@ def test_workbench_banner_appears_for_an_unknown_year(
 
 
 def test_workbench_navigation_reaches_every_section(
-    live_server: str, new_context: NewContext
+    live_server: str, new_context: NewContext, demo_password: DemoPassword
 ) -> None:
     page = new_context(viewport=DESKTOP).new_page()
+    _open(page, f"{live_server}/workbench/", WORKBENCH_ACCOUNT, demo_password)
     problems = PageProblems(page)
-    page.goto(f"{live_server}/workbench/")
     navigation = page.get_by_role("navigation", name="主导航")
     for label, notice in (
         ("案件", "案件管理将随城区社会事件系统在后续版本上线。"),
         ("数据目录", "数据资源目录将随一库共享在后续版本上线。"),
-        ("系统管理", "用户、部门与角色管理将随统一身份认证在后续版本上线。"),
     ):
         navigation.get_by_role("link", name=label).click()
         expect(page.get_by_role("heading", level=1)).to_have_text(label)
         expect(page.get_by_text(notice)).to_be_visible()
+    for label, section in (
+        ("用户管理", "admin-users"),
+        ("部门管理", "admin-departments"),
+        ("角色与权限", "admin-roles"),
+    ):
+        navigation.get_by_role("link", name=label).click()
+        expect(page.get_by_role("heading", level=1)).to_have_text(label)
+        expect(page.get_by_test_id(section)).to_be_visible()
     navigation.get_by_role("link", name="待办").click()
     expect(page.get_by_test_id("inbox-empty")).to_be_visible()
-
-    page.get_by_role("button", name="登录").click()
-    expect(page.get_by_role("status")).to_contain_text("统一身份认证")
+    page.wait_for_load_state("networkidle")
     assert problems.items == []
+
+    # Signing out ends the provider's session too: the workbench asks for sign-in again.
+    page.get_by_role("button", name="退出").click()
+    expect(page).to_have_url(SIGN_IN_PAGE)
+    expect(page.locator('input[name="username"]')).to_be_visible()
 
 
 def test_portal_works_on_a_phone(
@@ -258,7 +308,10 @@ def test_portal_works_on_a_phone(
     page.get_by_role("link", name="我的办件").tap()
     expect(page.get_by_text("我的办件将随一网通办在后续版本上线。")).to_be_visible()
 
-    page.locator(".portal-header").get_by_role("button", name="登录").tap()
-    expect(page.get_by_role("status")).to_contain_text("登录将随统一身份认证上线后开放。")
-    page.screenshot(path=screenshot_dir / "portal-phone-sign-in.png")
     assert problems.items == []
+
+    # The portal is open to all; 登录 goes to the unified sign-in page, citizens' tab included.
+    page.locator(".portal-header").get_by_role("button", name="登录").tap()
+    expect(page).to_have_url(SIGN_IN_PAGE)
+    expect(page.locator('input[name="username"]')).to_be_visible()
+    page.screenshot(path=screenshot_dir / "portal-phone-sign-in.png")

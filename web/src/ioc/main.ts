@@ -2,4 +2,4 @@ import { mountPage } from '../shared/mount'
 import IocApp from './IocApp.vue'
 import './ioc.css'
 
-mountPage(IocApp, { titleKey: 'ioc.pageTitle' })
+void mountPage(IocApp, { titleKey: 'ioc.pageTitle', auth: { page: 'ioc', required: true } })

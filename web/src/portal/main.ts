@@ -2,4 +2,4 @@ import { mountPage } from '../shared/mount'
 import PortalApp from './PortalApp.vue'
 import './portal.css'
 
-mountPage(PortalApp, { titleKey: 'portal.pageTitle' })
+void mountPage(PortalApp, { titleKey: 'portal.pageTitle', auth: { page: 'portal', required: false } })

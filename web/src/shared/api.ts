@@ -1,3 +1,5 @@
+import { accessToken, signInAgain, tokenAfterUnauthorized } from '../auth/session'
+
 /** A field-level error inside a problem+json body (see the kernel's validation handler). */
 export interface ProblemFieldError {
   field: string
@@ -76,11 +78,33 @@ async function errorFromResponse(response: Response): Promise<ApiError> {
   })
 }
 
+// Only our own API gets the bearer token: never a third-party URL a caller might pass.
+function wantsToken(path: string): boolean {
+  return path.startsWith('/api/')
+}
+
 /**
  * Call the CityOS API and return its JSON body; throws ApiError for any failure.
  * Asks for answers in the page's language, so problem titles come back translated.
+ * Signed in, /api calls carry the access token; a 401 renews it once and retries, and a
+ * second 401 ends the session (the page then asks the person to sign in again).
  */
 export async function apiFetch<T = unknown>(path: string, options: ApiOptions = {}): Promise<T> {
+  const token = wantsToken(path) ? await accessToken() : null
+  let response = await send(path, options, token)
+  if (response.status === 401 && token) {
+    const renewed = await tokenAfterUnauthorized(token)
+    if (renewed) {
+      response = await send(path, options, renewed)
+      if (response.status === 401) {
+        await signInAgain()
+      }
+    }
+  }
+  return readBody<T>(path, response)
+}
+
+async function send(path: string, options: ApiOptions, token: string | null): Promise<Response> {
   const { timeoutMs = DEFAULT_TIMEOUT_MS, signal, headers, ...init } = options
   const controller = new AbortController()
   let timedOut = false
@@ -101,10 +125,12 @@ export async function apiFetch<T = unknown>(path: string, options: ApiOptions = 
   if (!requestHeaders.has('accept-language') && document.documentElement.lang) {
     requestHeaders.set('accept-language', document.documentElement.lang)
   }
+  if (token) {
+    requestHeaders.set('authorization', `Bearer ${token}`)
+  }
 
-  let response: Response
   try {
-    response = await fetch(path, { ...init, headers: requestHeaders, signal: controller.signal })
+    return await fetch(path, { ...init, headers: requestHeaders, signal: controller.signal })
   } catch (cause) {
     if (timedOut) {
       throw new ApiError(`Timed out after ${timeoutMs} ms: ${path}`, { status: 0, code: 'timeout' })
@@ -117,7 +143,9 @@ export async function apiFetch<T = unknown>(path: string, options: ApiOptions = 
     clearTimeout(timer)
     signal?.removeEventListener('abort', onCallerAbort)
   }
+}
 
+async function readBody<T>(path: string, response: Response): Promise<T> {
   if (!response.ok) {
     throw await errorFromResponse(response)
   }

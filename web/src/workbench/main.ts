@@ -1,5 +1,9 @@
 import { mountPage } from '../shared/mount'
 import WorkbenchApp from './WorkbenchApp.vue'
 import './workbench.css'
+import './admin/admin.css'
 
-mountPage(WorkbenchApp, { titleKey: 'workbench.pageTitle' })
+void mountPage(WorkbenchApp, {
+  titleKey: 'workbench.pageTitle',
+  auth: { page: 'workbench', required: true },
+})

@@ -1,3 +1,19 @@
 /** The workbench's sections, in side-navigation order, addressed by the URL hash. */
-export const WORKBENCH_ROUTES = ['inbox', 'geo', 'cases', 'catalogue', 'admin'] as const
+export const WORKBENCH_ROUTES = ['inbox', 'geo', 'cases', 'catalogue', 'users', 'departments', 'roles'] as const
 export type WorkbenchRoute = (typeof WORKBENCH_ROUTES)[number]
+
+/** The sections everyone signed in sees. */
+export const WORK_ROUTES = ['inbox', 'geo', 'cases', 'catalogue'] as const satisfies readonly WorkbenchRoute[]
+
+/** The administration sections, each shown to holders of its read permission. */
+export const ADMIN_PERMISSION = {
+  users: 'identity.users.read',
+  departments: 'identity.departments.read',
+  roles: 'identity.roles.read',
+} as const satisfies Partial<Record<WorkbenchRoute, string>>
+export type AdminRoute = keyof typeof ADMIN_PERMISSION
+export const ADMIN_ROUTES = Object.keys(ADMIN_PERMISSION) as AdminRoute[]
+
+export function isAdminRoute(route: WorkbenchRoute): route is AdminRoute {
+  return route in ADMIN_PERMISSION
+}

@@ -1,9 +1,33 @@
-import { describe, expect, it } from 'vitest'
+import { beforeEach, describe, expect, it } from 'vitest'
 import IocApp from '../../src/ioc/IocApp.vue'
 import { formatCityTime } from '../../src/ioc/clock'
-import { jsonResponse, metaBody, mountIn, settle, stubFetch } from '../helpers'
+import { jsonResponse, meBody, metaBody, mountIn, settle, signInAs, signOutEverywhere, stubFetch } from '../helpers'
 
 describe('IOC shell', () => {
+  beforeEach(async () => {
+    await signInAs(meBody({ username: 'duty', display_name: 'IOC值班员（演示）', permissions: ['identity.profile.read'] }), 'ioc')
+  })
+
+  it('shows who is on duty, with a way to sign out', async () => {
+    stubFetch(() => jsonResponse(metaBody()))
+    const { wrapper } = mountIn('zh-CN', IocApp)
+    await settle()
+
+    expect(wrapper.get('[data-testid="account-name"]').text()).toBe('IOC值班员（演示）')
+    expect(wrapper.get('.ioc-header').text()).toContain('退出')
+  })
+
+  it('shows no figures to a screen nobody signed in to', async () => {
+    await signOutEverywhere()
+    stubFetch(() => jsonResponse(metaBody()))
+    const { wrapper } = mountIn('zh-CN', IocApp)
+    await settle()
+
+    expect(wrapper.find('[data-testid="auth-gate"]').exists()).toBe(true)
+    expect(wrapper.findAll('.ioc-panel')).toHaveLength(0)
+    expect(wrapper.find('[data-testid="ioc-status"]').exists()).toBe(false)
+  })
+
   it('mounts in Chinese with title, slogan, placeholders and the platform status', async () => {
     const fetchMock = stubFetch(() => jsonResponse(metaBody()))
     const { wrapper } = mountIn('zh-CN', IocApp)

@@ -1,6 +1,8 @@
-import { describe, expect, it } from 'vitest'
+import { describe, expect, it, vi } from 'vitest'
+import { startSession } from '../../src/auth/session'
 import PortalApp from '../../src/portal/PortalApp.vue'
-import { mountIn, settle } from '../helpers'
+import { discovery, stubNetwork } from '../auth/fixtures'
+import { meBody, mountIn, settle, signInAs } from '../helpers'
 
 async function go(hash: string): Promise<void> {
   window.location.hash = hash
@@ -61,9 +63,28 @@ describe('i罗湖 portal shell', () => {
     expect(wrapper.get('.portal-main').attributes('data-route')).toBe('home')
   })
 
-  it('says that sign-in comes with unified identity', async () => {
+  it('sends 登录 to the unified sign-in page and back to the portal', async () => {
+    const navigate = vi.fn()
+    await startSession({ page: 'portal', required: false, navigate })
+    stubNetwork({ '/.well-known/openid-configuration': discovery })
     const { wrapper } = mountIn('zh-CN', PortalApp)
-    await wrapper.get('.portal-header .sign-in__button').trigger('click')
-    expect(wrapper.get('.portal-header [role="status"]').text()).toContain('登录将随统一身份认证上线后开放。')
+
+    await wrapper.get('.portal-header .account__button').trigger('click')
+    await settle()
+
+    const target = new URL(navigate.mock.calls[0]?.[0] as string)
+    expect(target.pathname).toBe('/oidc/authorize')
+    expect(target.searchParams.get('redirect_uri')).toBe(`${window.location.origin}/portal/`)
+    expect(target.searchParams.get('ui_locales')).toBe('zh-CN')
+  })
+
+  it('shows a signed-in citizen by name, with 退出', async () => {
+    await signInAs(meBody({ username: 'citizen', display_name: '市民张三（演示）', kind: 'citizen' }), 'portal')
+    const { wrapper } = mountIn('zh-CN', PortalApp)
+    await go('#/mine')
+
+    expect(wrapper.get('.portal-profile__name').text()).toBe('市民张三（演示）')
+    expect(wrapper.get('.portal-header [data-testid="account-name"]').text()).toBe('市民张三（演示）')
+    expect(wrapper.get('.portal-header').text()).toContain('退出')
   })
 })

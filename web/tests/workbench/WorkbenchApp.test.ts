@@ -1,10 +1,26 @@
-import { describe, expect, it } from 'vitest'
+import { beforeEach, describe, expect, it } from 'vitest'
 import WorkbenchApp from '../../src/workbench/WorkbenchApp.vue'
-import { jsonResponse, metaBody, mountIn, settle, stubFetch } from '../helpers'
+import { jsonResponse, meBody, metaBody, mountIn, settle, signInAs, signOutEverywhere, stubFetch } from '../helpers'
 
 const WARNING = '2027 年节假日安排未配置，按周末计算 / Holidays for 2027 are not configured; counting weekends only'
 
+const HANDLER = meBody({
+  username: 'handler',
+  display_name: '水务处置员（演示）',
+  permissions: ['identity.profile.read', 'identity.departments.read'],
+})
+
+async function go(hash: string): Promise<void> {
+  window.location.hash = hash
+  window.dispatchEvent(new HashChangeEvent('hashchange'))
+  await settle()
+}
+
 describe('workbench shell', () => {
+  beforeEach(async () => {
+    await signInAs(meBody())
+  })
+
   it('mounts in Chinese with the side navigation and an empty inbox', async () => {
     stubFetch(() => jsonResponse(metaBody()))
     const { wrapper } = mountIn('zh-CN', WorkbenchApp)
@@ -15,12 +31,16 @@ describe('workbench shell', () => {
       '地图',
       '案件',
       '数据目录',
-      '系统管理',
+      '用户管理',
+      '部门管理',
+      '角色与权限',
     ])
+    expect(wrapper.get('[data-testid="nav-admin"]').text()).toBe('系统管理')
     expect(wrapper.get('[data-nav="inbox"]').attributes('aria-current')).toBe('page')
     expect(wrapper.get('h1').text()).toBe('待办')
     expect(wrapper.get('[data-testid="inbox-empty"]').text()).toContain('暂无待办')
-    expect(wrapper.get('.wb-top').text()).toContain('登录')
+    expect(wrapper.get('[data-testid="account-name"]').text()).toBe('平台管理员（演示）')
+    expect(wrapper.get('.wb-top').text()).toContain('退出')
     expect(wrapper.get('[data-testid="wb-meta"]').text()).toContain('罗湖区 · 演示模式')
     expect(wrapper.find('[data-testid="calendar-warnings"]').exists()).toBe(false)
   })
@@ -35,8 +55,11 @@ describe('workbench shell', () => {
       'Map',
       'Cases',
       'Data catalogue',
-      'Administration',
+      'Users',
+      'Departments',
+      'Roles and permissions',
     ])
+    expect(wrapper.get('.wb-top').text()).toContain('Sign out')
     expect(wrapper.get('[data-testid="inbox-empty"]').text()).toContain('Nothing to do')
     expect(wrapper.get('[data-testid="wb-meta"]').text()).toContain('Luohu District · Demo mode')
   })
@@ -64,7 +87,6 @@ describe('workbench shell', () => {
   it.each([
     ['cases', '案件', '案件管理将随城区社会事件系统在后续版本上线。'],
     ['catalogue', '数据目录', '数据资源目录将随一库共享在后续版本上线。'],
-    ['admin', '系统管理', '用户、部门与角色管理将随统一身份认证在后续版本上线。'],
   ])('routes #/%s to a “later release” view', async (route, title, message) => {
     stubFetch(() => jsonResponse(metaBody()))
     const { wrapper } = mountIn('zh-CN', WorkbenchApp)
@@ -75,5 +97,42 @@ describe('workbench shell', () => {
     expect(wrapper.get('h1').text()).toBe(title)
     expect(wrapper.get(`[data-nav="${route}"]`).attributes('aria-current')).toBe('page')
     expect(wrapper.get('.coming-later__message').text()).toBe(message)
+  })
+
+  it('shows only the administration its holder may read', async () => {
+    await signInAs(HANDLER)
+    stubFetch(() => jsonResponse(metaBody()))
+    const { wrapper } = mountIn('zh-CN', WorkbenchApp)
+    await settle()
+
+    expect(wrapper.findAll('.wb-nav__item').map((item) => item.text())).toEqual([
+      '待办',
+      '地图',
+      '案件',
+      '数据目录',
+      '部门管理',
+    ])
+    await go('#/users')
+    expect(wrapper.get('[data-testid="forbidden"]').text()).toBe('您没有访问此页面的权限。')
+  })
+
+  it('shows no administration while /identity/me is unknown, and the ID token’s name', async () => {
+    await signInAs(null)
+    stubFetch(() => jsonResponse(metaBody()))
+    const { wrapper } = mountIn('zh-CN', WorkbenchApp)
+    await settle()
+
+    expect(wrapper.find('[data-testid="nav-admin"]').exists()).toBe(false)
+    expect(wrapper.get('[data-testid="account-name"]').text()).toBe('平台管理员（演示）')
+  })
+
+  it('shows nothing of the workbench to a tab that is not signed in', async () => {
+    await signOutEverywhere()
+    stubFetch(() => jsonResponse(metaBody()))
+    const { wrapper } = mountIn('zh-CN', WorkbenchApp)
+    await settle()
+
+    expect(wrapper.find('.wb-nav').exists()).toBe(false)
+    expect(wrapper.get('[data-testid="auth-gate"]').text()).toContain('正在前往统一身份认证登录')
   })
 })
