@@ -40,12 +40,20 @@ from cityos.foundation.audit.service import (
 )
 from cityos.kernel.registry import Module
 
+# isort: split
+# The HTTP face last: it needs identity's authorisation, and identity records to the trail
+# through the names bound above, whichever of the two packages is imported first.
+from cityos.foundation.audit.api import PERMISSIONS
+from cityos.foundation.audit.api import router as api_router
+
 module = Module(
     name="audit",
     models=("cityos.foundation.audit.models",),
     migrations=Path(__file__).parent / "migrations",
+    routers=(api_router,),
     cli=cli,
     cli_name="audit",
+    permissions=PERMISSIONS,
 )
 
 __all__ = [
