@@ -174,6 +174,8 @@ OIDC_ROUTES = {
     ("/oidc/login/mfa-setup", "POST"),
     ("/oidc/federation/{provider_id}/start", "GET"),
     ("/oidc/federation/{provider_id}/callback", "GET"),
+    ("/oidc/account/mfa", "GET"),
+    ("/oidc/account/mfa", "POST"),
 }
 
 

@@ -548,3 +548,24 @@ def test_production_makes_an_administrator_set_up_an_authenticator(
         )
         assert done.status_code == 303
         assert "cityos_sso" in done.cookies
+
+
+def test_a_signed_in_person_sets_up_an_authenticator_of_their_own_accord(
+    provider: Provider,
+) -> None:
+    away = provider.browser.get("/oidc/account/mfa", follow_redirects=False)
+    assert away.status_code == 303
+    assert away.headers["location"].startswith("/oidc/login?return_to=%2Foidc%2Faccount%2Fmfa")
+    assert _password_step(provider, "/oidc/account/mfa") == "/oidc/account/mfa"
+    page = provider.browser.get("/oidc/account/mfa")
+    secret = re.search(r'data-testid="totp-secret">([A-Z2-7]+)<', page.text)
+    csrf = re.search(r'name="csrf" value="([^"]+)"', page.text)
+    assert secret is not None
+    assert csrf is not None
+    done = provider.browser.post(
+        "/oidc/account/mfa", data={"code": _code_for(secret.group(1)), "csrf": csrf.group(1)}
+    )
+    assert done.status_code == 200
+    assert "身份验证器已绑定" in done.text
+    # From now on the password alone is not enough.
+    assert _password_step(provider, "/oidc/authorize?x=1") == "/oidc/login/mfa"

@@ -615,4 +615,43 @@ def login_mfa_setup(
     return _with_csrf(page, settings, csrf)
 
 
+@router.get("/oidc/account/mfa")
+@router.post("/oidc/account/mfa")
+def account_mfa(request: Request, session: DbSession, runtime: RuntimeDep, form: Form) -> Response:
+    """A signed-in person sets up an authenticator of their own accord."""
+    settings = runtime.settings
+    locale = page_locale(request)
+    sign_in = browser.current_sign_in(session, request)
+    user = session.get(User, sign_in.user_id) if sign_in else None
+    if user is None:
+        back = "/oidc/login?" + urlencode({"return_to": "/oidc/account/mfa", "lang": locale})
+        return RedirectResponse(back, status_code=303)
+    if has_totp(session, user):
+        return render(request, view="message", locale=locale, message=text(locale, "mfa_already"))
+    csrf = browser.csrf_token(request)
+    failed = False
+    if request.method == "POST" and browser.csrf_ok(request, form.get("csrf")):
+        code = form.get("code", "").strip()
+        if confirm_totp(session, settings=settings, user=user, code=code):
+            message = text(locale, "mfa_enrolled")
+            return render(request, view="message", locale=locale, message=message)
+        failed = True
+    enrolment = (
+        pending_totp_enrolment(session, settings=settings, user=user) if failed else None
+    ) or begin_totp_enrolment(session, settings=settings, user=user)
+    page = render(
+        request,
+        view="mfa_setup",
+        locale=locale,
+        status_code=401 if failed else 200,
+        error="bad_code" if failed else None,
+        csrf=csrf,
+        secret=enrolment.secret,
+        qr_svg=enrolment.qr_svg,
+        form_action="/oidc/account/mfa",
+        intro=text(locale, "mfa_voluntary_intro"),
+    )
+    return _with_csrf(page, settings, csrf)
+
+
 __all__ = ["ACCESS_TOKEN_TTL", "discovery_document", "router"]

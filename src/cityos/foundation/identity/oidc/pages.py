@@ -56,6 +56,12 @@ TEXT: dict[str, dict[str, str]] = {
         "error_title": "无法继续",
         "bad_request": "请求无效：应用未注册，或回调地址与登记的不一致。",
         "csrf": "页面已过期，请重新提交。",
+        "mfa_enrolled": "身份验证器已绑定，下次登录时将要求输入动态验证码。",
+        "mfa_already": "您的账号已绑定身份验证器。如需更换，请联系管理员重置。",
+        "mfa_voluntary_intro": (
+            "绑定身份验证器后，登录时除密码外还需输入 App 显示的 6 位动态验证码，账号更安全。"
+            "请扫描二维码，然后输入显示的数字。"
+        ),
         "upstream_failed": "统一身份认证平台暂时无法访问，请稍后再试或使用账号密码登录。",
         "no_account": "您在统一身份认证平台的账号尚未开通本平台权限，请联系管理员。",
         "footer": "罗湖区人民政府 · 本系统仅供授权用户使用，操作将被审计",
@@ -97,6 +103,15 @@ TEXT: dict[str, dict[str, str]] = {
             "does not match the registered one."
         ),
         "csrf": "The page expired; please submit it again.",
+        "mfa_enrolled": "The authenticator is set up; signing in will ask for its code.",
+        "mfa_already": (
+            "Your account already has an authenticator; ask an administrator to reset it "
+            "to change it."
+        ),
+        "mfa_voluntary_intro": (
+            "With an authenticator, signing in also asks for the 6-digit code your app "
+            "shows. Scan the QR code, then enter the digits."
+        ),
         "upstream_failed": (
             "The unified identity platform cannot be reached; try again later or sign in "
             "with a password."
