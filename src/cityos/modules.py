@@ -10,4 +10,5 @@ INSTALLED: tuple[str, ...] = (
     "cityos.foundation.privacy",
     "cityos.foundation.audit",
     "cityos.foundation.geo",
+    "cityos.foundation.workflow",
 )

@@ -17,7 +17,7 @@ from typing import Annotated, Any, TypeVar
 
 from fastapi import Depends, Request
 from fastapi.security import APIKeyHeader, APIKeyQuery, HTTPAuthorizationCredentials, HTTPBearer
-from sqlalchemy import ColumnElement, Select, false, or_, select
+from sqlalchemy import ColumnElement, Select, false, or_, select, true
 from sqlalchemy.orm import QueryableAttribute, Session
 
 from cityos.foundation.identity.apikeys import verify_api_key
@@ -181,14 +181,20 @@ def require(permission: str) -> Callable[..., Actor]:
     return allowed
 
 
-def _grant_clause(
+def grant_clause(
     grant: Grant,
     actor: Actor,
     *,
     region_column: Column,
-    department_column: Column | None,
-    owner_column: Column | None,
+    department_column: Column | None = None,
+    owner_column: Column | None = None,
+    department_optional: bool = False,
 ) -> ColumnElement[bool] | None:
+    """What one grant reaches, as a WHERE clause (``true()`` for a district grant, None for
+    nothing). ``department_optional``: rows with no department are reached by region alone
+    (a task waiting on a role anywhere in the region rather than on one unit)."""
+    if grant.scope is Scope.DISTRICT:
+        return true()
     if grant.scope is Scope.JURISDICTION:
         if not grant.jurisdiction:
             return None
@@ -196,11 +202,37 @@ def _grant_clause(
             *[region_column.startswith(p) for p in grant.jurisdiction]
         )
         if department_column is not None and grant.department_id is not None:
-            clause = clause & (department_column == grant.department_id)
+            same = department_column == grant.department_id
+            if department_optional:
+                same = or_(department_column.is_(None), same)
+            clause = clause & same
         return clause
     if grant.scope is Scope.OWN and owner_column is not None and actor.user_id is not None:
         return owner_column == actor.user_id
     return None
+
+
+def reaches(
+    grant: Grant,
+    actor: Actor,
+    *,
+    region_code: str | None,
+    department_id: uuid.UUID | None = None,
+    owner_id: uuid.UUID | None = None,
+    department_optional: bool = False,
+) -> bool:
+    """``grant_clause`` for one object in hand: whether the grant reaches it."""
+    if grant.scope is Scope.DISTRICT:
+        return True
+    if grant.scope is Scope.JURISDICTION:
+        if region_code is None or not any(region_code.startswith(p) for p in grant.jurisdiction):
+            return False
+        if grant.department_id is None:
+            return True
+        if department_id is None:
+            return department_optional
+        return department_id == grant.department_id
+    return grant.scope is Scope.OWN and owner_id is not None and owner_id == actor.user_id
 
 
 def scoped(
@@ -225,7 +257,7 @@ def scoped(
     for grant in grants:
         if grant.scope is Scope.DISTRICT:
             return stmt
-        clause = _grant_clause(
+        clause = grant_clause(
             grant,
             actor,
             region_column=region_column,
@@ -243,8 +275,10 @@ __all__ = [
     "Actor",
     "Grant",
     "current_actor",
+    "grant_clause",
     "load_actor",
     "public",
+    "reaches",
     "require",
     "route_permission",
     "scoped",

@@ -1,0 +1,56 @@
+"""The workflow engine: definitions as data (``definition``), instances with an immutable
+history and deadlines in working time (``service``), timers and escalation (``jobs``),
+and the unified inbox (``inbox``, ``api``) that every workflow's tasks appear in."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from cityos.foundation.workflow.api import PERMISSIONS
+from cityos.foundation.workflow.api import router as api_router
+from cityos.foundation.workflow.definition import DefinitionError, Duration, WorkflowDef
+from cityos.foundation.workflow.jobs import run_timer
+from cityos.foundation.workflow.models import WorkflowDefinition, WorkflowEvent, WorkflowInstance
+from cityos.foundation.workflow.profile import workflows_section
+from cityos.foundation.workflow.service import (
+    TIMER_JOB,
+    Assignment,
+    act,
+    available_actions,
+    definition_of,
+    history,
+    register_assignment_rule,
+    register_definition,
+    start,
+    system_act,
+)
+from cityos.kernel.registry import Module
+
+module = Module(
+    name="workflow",
+    models=("cityos.foundation.workflow.models",),
+    migrations=Path(__file__).parent / "migrations",
+    routers=(api_router,),
+    profile_sections=(workflows_section,),
+    jobs={TIMER_JOB: run_timer},
+    permissions=PERMISSIONS,
+)
+
+__all__ = [
+    "Assignment",
+    "DefinitionError",
+    "Duration",
+    "WorkflowDef",
+    "WorkflowDefinition",
+    "WorkflowEvent",
+    "WorkflowInstance",
+    "act",
+    "available_actions",
+    "definition_of",
+    "history",
+    "module",
+    "register_assignment_rule",
+    "register_definition",
+    "start",
+    "system_act",
+]
