@@ -11,4 +11,5 @@ INSTALLED: tuple[str, ...] = (
     "cityos.foundation.audit",
     "cityos.foundation.geo",
     "cityos.foundation.workflow",
+    "cityos.domains.cases",
 )

@@ -1,0 +1,16 @@
+"""City cases (城区社会事件统一监管: 12345 and 数字城管): every problem that reaches the
+district becomes one case, handled through the workflow engine's ``case`` workflow."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from cityos.kernel.registry import Module
+
+module = Module(
+    name="cases",
+    models=("cityos.domains.cases.models",),
+    migrations=Path(__file__).parent / "migrations",
+)
+
+__all__ = ["module"]
