@@ -299,3 +299,11 @@ def test_a_new_version_applies_to_new_instances_only(people: tuple[Session, Peop
     assert (running.version, newer.version) == (1, 2)
     act(session, instance_id=running.id, action="register", actor=p.dispatcher)
     assert running.version == 1
+
+
+def test_one_transition_is_one_version(people: tuple[Session, People]) -> None:
+    session, p = people
+    case = _case(session, p)
+    before = case.row_version
+    act(session, instance_id=case.id, action="register", actor=p.dispatcher)
+    assert case.row_version == before + 1

@@ -34,6 +34,9 @@ class ActionOut(BaseModel):
     id: str
     name_zh: str
     name_en: str
+    requires: list[str] = Field(description="data fields the action needs")
+    attachments: list[str] = Field(description="attachment kinds the action needs")
+    comment_required: bool
 
 
 class TaskOut(BaseModel):
@@ -107,11 +110,20 @@ class BulkResult(BaseModel):
 def _task(session: DbSession, actor: Actor, instance: WorkflowInstance) -> dict[str, Any]:
     definition = definition_of(session, instance.workflow_id, instance.version)
     state = definition.states[instance.state]
-    names = {a.id: (a.name.zh, a.name.en) if a.name else (a.id, a.id) for a in definition.actions}
-    actions = [
-        ActionOut(id=action_id, name_zh=names[action_id][0], name_en=names[action_id][1])
-        for action_id in available_actions(definition, instance, actor)
-    ]
+    actions = []
+    for action_id in available_actions(definition, instance, actor):
+        spec = definition.action(action_id)
+        assert spec is not None
+        actions.append(
+            ActionOut(
+                id=spec.id,
+                name_zh=spec.name.zh if spec.name else spec.id,
+                name_en=spec.name.en if spec.name else spec.id,
+                requires=list(spec.requires),
+                attachments=list(spec.attachments),
+                comment_required=spec.comment_required,
+            )
+        )
     return {
         "id": instance.id,
         "workflow_id": instance.workflow_id,

@@ -375,6 +375,7 @@ def _transition(
     now = utcnow()
     from_state = instance.state
     seq = _last_seq(session, instance) + 1
+    calendar = district_calendar(session)
     _history(
         session,
         instance,
@@ -388,22 +389,25 @@ def _transition(
         attachments=attachments,
         at=now,
     )
-    _assign(session, instance, spec, data, actor)
-    if spec.to != from_state:
-        instance.state = spec.to
-        instance.state_seq += 1
-        instance.state_entered_at = now
-        instance.warn_at, instance.due_at = state_deadlines(
-            definition,
-            spec.to,
-            entered_at=now,
-            parameters=instance.parameters,
-            calendar=district_calendar(session),
-        )
-    if definition.states[spec.to].terminal:
-        instance.closed_at = now
-        instance.assignee_user_id = None
-        instance.assignee_role = None
+    # One write of the instance per transition: no query in between may flush it early
+    # (each flush of a changed row would count as a version of its own).
+    with session.no_autoflush:
+        _assign(session, instance, spec, data, actor)
+        if spec.to != from_state:
+            instance.state = spec.to
+            instance.state_seq += 1
+            instance.state_entered_at = now
+            instance.warn_at, instance.due_at = state_deadlines(
+                definition,
+                spec.to,
+                entered_at=now,
+                parameters=instance.parameters,
+                calendar=calendar,
+            )
+        if definition.states[spec.to].terminal:
+            instance.closed_at = now
+            instance.assignee_user_id = None
+            instance.assignee_role = None
     try:
         session.flush()
     except (StaleDataError, IntegrityError) as exc:
