@@ -30,6 +30,9 @@ export interface Me {
 
 export const ME_PATH = '/api/v1/identity/me'
 
+/** The provider's own page for setting up an authenticator (a server page, not a route). */
+export const MFA_SETUP_PATH = '/oidc/account/mfa'
+
 const me = shallowRef<Me | null>(null)
 const meError = shallowRef<unknown>(null)
 

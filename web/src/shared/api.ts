@@ -90,6 +90,65 @@ function wantsToken(path: string): boolean {
  * second 401 ends the session (the page then asks the person to sign in again).
  */
 export async function apiFetch<T = unknown>(path: string, options: ApiOptions = {}): Promise<T> {
+  return readBody<T>(path, await authorised(path, options))
+}
+
+/** A file the API sends (an export): its bytes and the name the server suggests. */
+export interface ApiFile {
+  blob: Blob
+  filename: string | null
+}
+
+/**
+ * Fetch a file from the API with the same sign-in handling as `apiFetch` (a plain link
+ * would carry no bearer token). Throws ApiError, reading a problem+json failure, as it does.
+ */
+export async function apiFile(path: string, options: ApiOptions = {}): Promise<ApiFile> {
+  const headers = new Headers(options.headers)
+  if (!headers.has('accept')) {
+    headers.set('accept', '*/*')
+  }
+  const response = await authorised(path, { ...options, headers })
+  if (!response.ok) {
+    throw await errorFromResponse(response)
+  }
+  return { blob: await response.blob(), filename: filenameOf(response.headers.get('content-disposition')) }
+}
+
+/** The file name a Content-Disposition header gives (RFC 6266: `filename*` wins). */
+export function filenameOf(disposition: string | null): string | null {
+  if (!disposition) {
+    return null
+  }
+  const extended = /filename\*\s*=\s*([^']*)'[^']*'([^;]+)/i.exec(disposition)
+  if (extended?.[2]) {
+    try {
+      return decodeURIComponent(extended[2].trim())
+    } catch {
+      // fall back to the plain name
+    }
+  }
+  const plain = /filename\s*=\s*(?:"([^"]*)"|([^;]+))/i.exec(disposition)
+  const name = (plain?.[1] ?? plain?.[2])?.trim()
+  return name || null
+}
+
+/** Hand a blob to the browser as a download named `filename`. */
+export function saveBlob(blob: Blob, filename: string): void {
+  const url = URL.createObjectURL(blob)
+  const link = document.createElement('a')
+  link.href = url
+  link.download = filename
+  link.rel = 'noopener'
+  link.style.display = 'none'
+  document.body.append(link)
+  link.click()
+  link.remove()
+  // Let the click's navigation take the URL before it goes.
+  setTimeout(() => URL.revokeObjectURL(url), 0)
+}
+
+async function authorised(path: string, options: ApiOptions): Promise<Response> {
   const token = wantsToken(path) ? await accessToken() : null
   let response = await send(path, options, token)
   if (response.status === 401 && token) {
@@ -101,7 +160,7 @@ export async function apiFetch<T = unknown>(path: string, options: ApiOptions = 
       }
     }
   }
-  return readBody<T>(path, response)
+  return response
 }
 
 async function send(path: string, options: ApiOptions, token: string | null): Promise<Response> {

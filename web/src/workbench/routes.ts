@@ -1,5 +1,5 @@
 /** The workbench's sections, in side-navigation order, addressed by the URL hash. */
-export const WORKBENCH_ROUTES = ['inbox', 'geo', 'cases', 'catalogue', 'users', 'departments', 'roles'] as const
+export const WORKBENCH_ROUTES = ['inbox', 'geo', 'cases', 'catalogue', 'users', 'departments', 'roles', 'audit'] as const
 export type WorkbenchRoute = (typeof WORKBENCH_ROUTES)[number]
 
 /** The sections everyone signed in sees. */
@@ -10,6 +10,7 @@ export const ADMIN_PERMISSION = {
   users: 'identity.users.read',
   departments: 'identity.departments.read',
   roles: 'identity.roles.read',
+  audit: 'audit.read',
 } as const satisfies Partial<Record<WorkbenchRoute, string>>
 export type AdminRoute = keyof typeof ADMIN_PERMISSION
 export const ADMIN_ROUTES = Object.keys(ADMIN_PERMISSION) as AdminRoute[]

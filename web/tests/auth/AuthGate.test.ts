@@ -24,6 +24,8 @@ describe('sign-in gate', () => {
 
     await wrapper.get('button').trigger('click')
     await settle()
+    // PKCE hashing is real crypto: under a busy test run it can outlast a fixed number of ticks.
+    await vi.waitFor(() => expect(navigate).toHaveBeenCalled())
     expect(new URL(navigate.mock.calls[0]?.[0] as string).pathname).toBe('/oidc/authorize')
     window.history.replaceState(null, '', '/')
   })

@@ -71,6 +71,8 @@ describe('i罗湖 portal shell', () => {
 
     await wrapper.get('.portal-header .account__button').trigger('click')
     await settle()
+    // PKCE hashing is real crypto: under a busy test run it can outlast a fixed number of ticks.
+    await vi.waitFor(() => expect(navigate).toHaveBeenCalled())
 
     const target = new URL(navigate.mock.calls[0]?.[0] as string)
     expect(target.pathname).toBe('/oidc/authorize')

@@ -1,4 +1,4 @@
-import { beforeEach, describe, expect, it } from 'vitest'
+import { beforeEach, describe, expect, it, vi } from 'vitest'
 import WorkbenchApp from '../../src/workbench/WorkbenchApp.vue'
 import { jsonResponse, meBody, metaBody, mountIn, settle, signInAs, signOutEverywhere, stubFetch } from '../helpers'
 
@@ -113,6 +113,47 @@ describe('workbench shell', () => {
       '部门管理',
     ])
     await go('#/users')
+    expect(wrapper.get('[data-testid="forbidden"]').text()).toBe('您没有访问此页面的权限。')
+  })
+
+  it('shows 审计日志 to an auditor, and only that of the administration', async () => {
+    await signInAs(
+      meBody({
+        username: 'auditor',
+        display_name: '审计员（演示）',
+        permissions: ['identity.profile.read', 'audit.read', 'audit.export', 'audit.verify'],
+      }),
+    )
+    stubFetch((url) =>
+      url.startsWith('/api/v1/audit/records')
+        ? jsonResponse({ items: [], next_cursor: null })
+        : jsonResponse(metaBody()),
+    )
+    const { wrapper } = mountIn('zh-CN', WorkbenchApp)
+    await settle()
+
+    expect(wrapper.findAll('.wb-nav__item').map((item) => item.text())).toEqual([
+      '待办',
+      '地图',
+      '案件',
+      '数据目录',
+      '审计日志',
+    ])
+    await go('#/audit')
+    await settle()
+    expect(wrapper.get('h1').text()).toBe('审计日志')
+    // The page is loaded on demand: wait for its chunk rather than for a fixed number of ticks.
+    await vi.waitFor(() => expect(wrapper.find('[data-testid="admin-audit"]').exists()).toBe(true))
+    await go('#/roles')
+    expect(wrapper.get('[data-testid="forbidden"]').text()).toBe('您没有访问此页面的权限。')
+  })
+
+  it('keeps 审计日志 from those without audit.read', async () => {
+    stubFetch(() => jsonResponse(metaBody()))
+    const { wrapper } = mountIn('zh-CN', WorkbenchApp)
+    await settle()
+    expect(wrapper.find('[data-nav="audit"]').exists()).toBe(false)
+    await go('#/audit')
     expect(wrapper.get('[data-testid="forbidden"]').text()).toBe('您没有访问此页面的权限。')
   })
 

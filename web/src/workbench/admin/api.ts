@@ -95,6 +95,15 @@ export interface NewDepartment {
   region_code: string | null
 }
 
+/** A PATCH to a department: only the fields sent change; `parent_code: null` makes it a root. */
+export interface DepartmentChange {
+  name_zh?: string
+  name_en?: string
+  kind?: DepartmentKind
+  region_code?: string | null
+  parent_code?: string | null
+}
+
 export interface Role {
   code: string
   name_zh: string
@@ -103,6 +112,23 @@ export interface Role {
   permissions: string[]
   mfa_required: boolean
   holders: number
+}
+
+/** A permission a module declares, with its labels. */
+export interface Permission {
+  name: string
+  zh: string
+  en: string
+}
+
+/** How a role's permission (a name or a pattern) reads: the text shown and what it stands for. */
+export interface PermissionLabel {
+  /** What the chip shows. */
+  text: string
+  /** The raw name or pattern (the chip's tooltip). */
+  name: string
+  /** Whether it is a pattern covering several permissions. */
+  pattern: boolean
 }
 
 function json(method: string, body: unknown): RequestInit {
@@ -145,7 +171,26 @@ export const listDepartments = (): Promise<Department[]> => apiFetch<Department[
 export const createDepartment = (body: NewDepartment): Promise<Department> =>
   apiFetch<Department>(`${BASE}/departments`, json('POST', body))
 
+export const updateDepartment = (code: string, change: DepartmentChange): Promise<Department> =>
+  apiFetch<Department>(`${BASE}/departments/${encodeURIComponent(code)}`, json('PATCH', change))
+
+/** Each department's parent code (null for a root), by code. */
+export function parentCodes(tree: Department[], parent: string | null = null, into = new Map<string, string | null>()) {
+  for (const department of tree) {
+    into.set(department.code, parent)
+    parentCodes(department.children ?? [], department.code, into)
+  }
+  return into
+}
+
+/** The codes of a department and everything under it (where it cannot be moved to). */
+export function subtreeCodes(department: Department): Set<string> {
+  return new Set(flattenDepartments([department]).map((item) => item.department.code))
+}
+
 export const listRoles = (): Promise<Role[]> => apiFetch<Role[]>(`${BASE}/roles`)
+
+export const listPermissions = (): Promise<Permission[]> => apiFetch<Permission[]>(`${BASE}/permissions`)
 
 /** Every department of the tree, depth first, with its depth (for indented choices). */
 export function flattenDepartments(tree: Department[], depth = 0): { department: Department; depth: number }[] {

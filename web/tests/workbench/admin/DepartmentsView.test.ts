@@ -86,11 +86,111 @@ describe('部门管理', () => {
     expect(form.get('input[name="code"]').element.closest('label')?.textContent).toContain('编码已存在')
   })
 
+  it('edits a department, sending only what changed', async () => {
+    const patch = '/api/v1/identity/departments/dongmen-community'
+    const routes = stubNetwork({
+      [PATH]: () => jsonResponse(DEPARTMENTS),
+      [patch]: () =>
+        jsonResponse({ ...DEPARTMENTS[0]!.children[1]!.children[0]!, name_zh: '东门社区工作站（新）', children: [] }),
+    })
+    const { wrapper } = mountIn('zh-CN', DepartmentsView)
+    await settle()
+    await wrapper.get('[data-code="dongmen-subdistrict"] > .adm-tree__row button').trigger('click')
+    await wrapper.get('[data-code="dongmen-community"] [data-testid="edit-department"]').trigger('click')
+
+    const form = wrapper.get('[data-testid="edit-department-form"]')
+    expect(form.attributes('data-code')).toBe('dongmen-community')
+    expect((form.get('input[name="name_zh"]').element as HTMLInputElement).value).toBe('东门社区工作站')
+    expect((form.get('select[name="parent_code"]').element as HTMLSelectElement).value).toBe('dongmen-subdistrict')
+    expect((form.get('select[name="kind"]').element as HTMLSelectElement).value).toBe('community-station')
+    expect((form.get('input[name="region_code"]').element as HTMLInputElement).value).toBe('440303003001')
+    // It cannot move under itself.
+    const parents = form.findAll('select[name="parent_code"] option').map((option) => option.attributes('value'))
+    expect(parents).not.toContain('dongmen-community')
+    expect(parents).toContain('luohu-government')
+
+    await form.get('input[name="name_zh"]').setValue('东门社区工作站（新）')
+    await form.get('select[name="parent_code"]').setValue('luohu-government')
+    await form.get('input[name="region_code"]').setValue('')
+    await form.trigger('submit')
+    await settle()
+
+    const sent = routes.callsTo(patch)
+    expect(sent).toHaveLength(1)
+    expect(sent[0]?.method).toBe('PATCH')
+    expect(JSON.parse(sent[0]?.body ?? '{}')).toEqual({
+      name_zh: '东门社区工作站（新）',
+      parent_code: 'luohu-government',
+      region_code: null,
+    })
+    expect(wrapper.get('[role="status"]').text()).toBe('已保存部门 东门社区工作站（新）。')
+    expect(wrapper.find('[data-testid="edit-department-form"]').exists()).toBe(false)
+    expect(routes.callsTo(PATH)).toHaveLength(2)
+  })
+
+  it('moves a department to the top level with parent_code null', async () => {
+    const patch = '/api/v1/identity/departments/dongmen-subdistrict'
+    const net = stubNetwork({
+      [PATH]: () => jsonResponse(DEPARTMENTS),
+      [patch]: () => jsonResponse({ ...DEPARTMENTS[0]!.children[1]!, children: [] }),
+    })
+    const { wrapper } = mountIn('zh-CN', DepartmentsView)
+    await settle()
+    await wrapper.get('[data-code="dongmen-subdistrict"] [data-testid="edit-department"]').trigger('click')
+    const form = wrapper.get('[data-testid="edit-department-form"]')
+    await form.get('select[name="parent_code"]').setValue('')
+    await form.trigger('submit')
+    await settle()
+    expect(JSON.parse(net.callsTo(patch)[0]?.body ?? '{}')).toEqual({ parent_code: null })
+  })
+
+  it('shows a refused move (a cycle) next to the parent field', async () => {
+    const patch = '/api/v1/identity/departments/dongmen-subdistrict'
+    stubNetwork({
+      [PATH]: () => jsonResponse(DEPARTMENTS),
+      [patch]: () =>
+        jsonResponse(
+          {
+            status: 422,
+            title: '提交的数据有误',
+            code: 'validation_failed',
+            detail: 'parent_code: 不能移到自己的下级部门之下',
+            errors: [{ field: 'parent_code', message: '不能移到自己的下级部门之下', type: 'value_error' }],
+          },
+          { status: 422, type: 'application/problem+json' },
+        ),
+    })
+    const { wrapper } = mountIn('zh-CN', DepartmentsView)
+    await settle()
+    await wrapper.get('[data-code="dongmen-subdistrict"] [data-testid="edit-department"]').trigger('click')
+    const form = wrapper.get('[data-testid="edit-department-form"]')
+    await form.get('select[name="kind"]').setValue('agency')
+    await form.trigger('submit')
+    await settle()
+
+    const still = wrapper.get('[data-testid="edit-department-form"]')
+    expect(still.get('[role="alert"]').text()).toBe('parent_code: 不能移到自己的下级部门之下')
+    expect(still.get('select[name="parent_code"]').element.closest('label')?.textContent).toContain('不能移到自己的下级部门之下')
+    expect(still.get('input[name="name_zh"]').element.closest('label')?.querySelector('[data-testid="field-error"]')).toBeNull()
+  })
+
+  it('saves nothing when nothing changed', async () => {
+    const net = stubNetwork({ [PATH]: () => jsonResponse(DEPARTMENTS) })
+    const { wrapper } = mountIn('zh-CN', DepartmentsView)
+    await settle()
+    await wrapper.get('[data-code="luohu-government"] [data-testid="edit-department"]').trigger('click')
+    await wrapper.get('[data-testid="edit-department-form"]').trigger('submit')
+    await settle()
+    expect(net.calls.filter((call) => call.method === 'PATCH')).toHaveLength(0)
+    expect(wrapper.get('[role="status"]').text()).toBe('没有需要保存的修改。')
+  })
+
   it('offers no new department to a reader', async () => {
     await signInAs(meBody({ permissions: ['identity.departments.read'] }))
     stubNetwork({ [PATH]: () => jsonResponse(DEPARTMENTS) })
     const { wrapper } = mountIn('zh-CN', DepartmentsView)
     await settle()
     expect(wrapper.find('[data-testid="new-department"]').exists()).toBe(false)
+    expect(wrapper.find('[data-testid="edit-department"]').exists()).toBe(false)
   })
 })

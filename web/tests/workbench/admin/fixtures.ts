@@ -1,4 +1,4 @@
-import type { AdminUser, Department, Role } from '../../../src/workbench/admin/api'
+import type { AdminUser, Department, Permission, Role } from '../../../src/workbench/admin/api'
 
 export const DEPARTMENTS: Department[] = [
   {
@@ -56,6 +56,21 @@ export const ROLES: Role[] = [
     mfa_required: false,
     holders: 12,
   },
+  {
+    code: 'geo-officer',
+    name_zh: '时空数据专员',
+    name_en: 'Spatial data officer',
+    scope: 'district',
+    permissions: ['geo.*', 'identity.*.read', 'legacy.thing'],
+    mfa_required: false,
+    holders: 2,
+  },
+]
+
+export const PERMISSIONS: Permission[] = [
+  { name: 'audit.read', zh: '查阅审计日志', en: 'Read the audit trail' },
+  { name: 'identity.profile.read', zh: '查看本人账号', en: 'Read one’s own account' },
+  { name: 'identity.roles.read', zh: '查看角色', en: 'Read roles' },
 ]
 
 export function user(overrides: Partial<AdminUser> = {}): AdminUser {
