@@ -46,7 +46,8 @@ def test_admin_reads_and_verifies_the_audit_trail(
     actions = table.locator("tbody tr[data-action]").evaluate_all(
         "rows => rows.map(row => row.dataset.action)"
     )
-    assert actions and all(action.startswith("auth.") for action in actions), actions
+    assert actions
+    assert all(action.startswith("auth.") for action in actions), actions
 
     page.get_by_test_id("audit-verify").click()
     result = page.get_by_test_id("audit-verify-result")

@@ -5,12 +5,18 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from cityos.domains.cases.api import PERMISSIONS
+from cityos.domains.cases.api import router as api_router
+from cityos.domains.cases.profile import categories_section, routing_section
 from cityos.kernel.registry import Module
 
 module = Module(
     name="cases",
     models=("cityos.domains.cases.models",),
     migrations=Path(__file__).parent / "migrations",
+    profile_sections=(categories_section, routing_section),
+    routers=(api_router,),
+    permissions=PERMISSIONS,
 )
 
 __all__ = ["module"]

@@ -243,6 +243,7 @@ def scoped(
     department_column: Column | None = None,
     owner_column: Column | None = None,
     permission: str | None = None,
+    department_optional: bool = False,
 ) -> Select[T]:
     """``stmt`` narrowed to the rows ``actor`` may see; every jurisdiction filter goes here.
 
@@ -250,7 +251,8 @@ def scoped(
     reaches: a district grant everything, a jurisdiction grant the rows whose region code
     starts with one of its regions (and, when ``department_column`` is given and the grant
     names a department, belong to that department), an own grant the rows whose
-    ``owner_column`` is the actor. Nothing reached means no rows.
+    ``owner_column`` is the actor. Nothing reached means no rows. With
+    ``department_optional``, rows that name no department are reached by region alone.
     """
     grants = [g for g in actor.grants if permission is None or permission in g.permissions]
     clauses: list[ColumnElement[bool]] = []
@@ -263,6 +265,7 @@ def scoped(
             region_column=region_column,
             department_column=department_column,
             owner_column=owner_column,
+            department_optional=department_optional,
         )
         if clause is not None:
             clauses.append(clause)

@@ -8,6 +8,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from cityos.foundation.workflow.definition import WorkflowDef
+from cityos.foundation.workflow.models import WorkflowDefinition
 from cityos.foundation.workflow.service import register_definition
 from cityos.kernel.profiles import ProfileContext, ProfileDocuments, ProfileIssue
 from cityos.kernel.registry import ProfileSection
@@ -44,8 +45,10 @@ def _check(documents: ProfileDocuments) -> list[ProfileIssue]:
 def _load(session: Session, context: ProfileContext, documents: list[Any]) -> None:
     for definition in documents:
         assert isinstance(definition, WorkflowDef)
+        known = session.get(WorkflowDefinition, (definition.id, definition.version))
         register_definition(session, definition)
-        context.count("workflows")
+        if known is None:
+            context.count("workflows")
 
 
 workflows_section = ProfileSection(

@@ -1,0 +1,153 @@
+"""A case from the report to the rating, through ``/api/v1/cases``, each step by the
+person whose job it is; and what each person may see."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from fastapi.testclient import TestClient
+
+from tests.domains.cases.conftest import GRID, INSIDE, OUTSIDE, Desk
+
+API = "/api/v1/cases"
+
+
+def _act(
+    client: TestClient, desk: Desk, who: str, case: dict[str, Any], action: str, **body: Any
+) -> Any:
+    return client.post(f"{API}/{case['id']}/actions/{action}", json=body, headers=desk.headers(who))
+
+
+def _report(client: TestClient, desk: Desk, **overrides: Any) -> dict[str, Any]:
+    body = {
+        "channel": "portal",
+        "description": "人行道上的井盖不见了，很危险",
+        "lon": INSIDE[0],
+        "lat": INSIDE[1],
+        **overrides,
+    }
+    answer = client.post(API, json=body, headers=desk.headers("citizen"))
+    assert answer.status_code == 201, answer.text
+    return dict(answer.json())
+
+
+def test_a_citizen_report_goes_round_the_loop_to_the_rating(client: TestClient, desk: Desk) -> None:
+    case = _report(client, desk)
+    assert re.fullmatch(r"LH\d{8}\d{6}", case["number"])
+    assert case["region_code"] == GRID
+    assert case["subdistrict_code"] == "440303001"
+    assert case["status"] == "accepted"
+
+    registered = _act(client, desk, "dispatcher", case, "register", data={"category": "0101"})
+    assert registered.status_code == 200, registered.text
+    assert registered.json()["category_name_zh"] == "上水井盖"
+    dispatched = _act(client, desk, "dispatcher", case, "dispatch")
+    assert dispatched.status_code == 200, dispatched.text
+    # The routing table: a 01* case in 440303001 goes to the water unit.
+    assert dispatched.json()["lead_department_code"] == "cs-water"
+    assert _act(client, desk, "urban", case, "sign").status_code in (403, 404)
+    assert _act(client, desk, "water", case, "sign").status_code == 200
+    missing = _act(client, desk, "water", case, "resolve")
+    assert missing.status_code == 422
+    assert missing.json()["errors"][0]["field"] == "attachments.photo_after"
+    resolved = _act(client, desk, "water", case, "resolve", attachments=[{"kind": "photo_after"}])
+    assert resolved.status_code == 200
+    assert _act(client, desk, "inspector", case, "verify_pass").status_code == 200
+    bad = _act(client, desk, "operator", case, "call_back", data={"satisfaction": 9})
+    assert bad.status_code == 422
+    closed = _act(client, desk, "operator", case, "call_back", data={"satisfaction": 5})
+    assert closed.status_code == 200
+    final = closed.json()
+    assert final["status"] == "closed"
+    assert final["satisfaction"] == 5
+    assert [step["action"] for step in final["history"]] == [
+        "start",
+        "register",
+        "dispatch",
+        "sign",
+        "resolve",
+        "verify_pass",
+        "call_back",
+    ]
+    mine = client.get(f"{API}/{case['id']}", headers=desk.headers("citizen"))
+    assert mine.json()["status"] == "closed"
+
+
+def test_a_step_out_of_turn_lists_the_steps_allowed(client: TestClient, desk: Desk) -> None:
+    case = _report(client, desk)
+    answer = _act(client, desk, "dispatcher", case, "dispatch")
+    assert answer.status_code == 409
+    assert answer.json()["allowed_actions"] == ["register", "reject"]
+
+
+def test_citizens_see_only_their_own_reports(client: TestClient, desk: Desk) -> None:
+    case = _report(client, desk)
+    other = client.get(f"{API}/{case['id']}", headers=desk.headers("neighbour"))
+    assert other.status_code == 404
+    listed = client.get(API, headers=desk.headers("neighbour")).json()
+    assert listed["items"] == []
+    own = client.get(API, headers=desk.headers("citizen")).json()
+    assert [c["id"] for c in own["items"]] == [case["id"]]
+
+
+def test_a_unit_sees_its_cases_and_the_inspector_sees_what_waits_in_the_grid(
+    client: TestClient, desk: Desk
+) -> None:
+    case = _report(client, desk)
+    _act(client, desk, "dispatcher", case, "register", data={"category": "0101"})
+    _act(client, desk, "dispatcher", case, "dispatch")
+    assert client.get(f"{API}/{case['id']}", headers=desk.headers("water")).status_code == 200
+    assert client.get(f"{API}/{case['id']}", headers=desk.headers("urban")).status_code == 404
+    _act(client, desk, "water", case, "sign")
+    _act(client, desk, "water", case, "resolve", attachments=[{"kind": "photo_after"}])
+    seen = client.get(f"{API}/{case['id']}", headers=desk.headers("inspector"))
+    assert seen.status_code == 200
+    assert seen.json()["actions"] == ["verify_pass", "verify_fail"]
+
+
+def test_a_place_outside_the_district_is_kept_for_referral(client: TestClient, desk: Desk) -> None:
+    answer = client.post(
+        API,
+        json={
+            "channel": "hotline",
+            "description": "路边有人占道摆摊",
+            "lon": OUTSIDE[0],
+            "lat": OUTSIDE[1],
+            "reporter_name": "王小明",
+            "reporter_phone": "13812345678",
+        },
+        headers=desk.headers("operator"),
+    )
+    assert answer.status_code == 201, answer.text
+    body = answer.json()
+    assert body["outside_reason"]
+    assert body["region_code"] is None
+    assert body["reporter_phone"] == "138****5678"
+    assert body["reporter_name"] == "王**"
+
+
+def test_bad_reporter_details_are_named(client: TestClient, desk: Desk) -> None:
+    answer = client.post(
+        API,
+        json={"channel": "hotline", "description": "噪音", "reporter_phone": "12345"},
+        headers=desk.headers("operator"),
+    )
+    assert answer.status_code == 422
+    assert answer.json()["errors"][0]["field"] == "reporter_phone"
+
+
+def test_case_numbers_count_up_within_the_day(client: TestClient, desk: Desk) -> None:
+    first = _report(client, desk)["number"]
+    second = _report(client, desk)["number"]
+    assert first[:10] == second[:10]
+    assert int(second[10:]) == int(first[10:]) + 1
+
+
+def test_a_citizen_cannot_pose_as_the_hotline(client: TestClient, desk: Desk) -> None:
+    answer = client.post(
+        API,
+        json={"channel": "hotline", "description": "井盖不见了"},
+        headers=desk.headers("citizen"),
+    )
+    assert answer.status_code == 403
