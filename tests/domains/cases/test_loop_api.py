@@ -4,6 +4,7 @@ person whose job it is; and what each person may see."""
 from __future__ import annotations
 
 import re
+import uuid
 from typing import Any
 
 from fastapi.testclient import TestClient
@@ -151,3 +152,29 @@ def test_a_citizen_cannot_pose_as_the_hotline(client: TestClient, desk: Desk) ->
         headers=desk.headers("citizen"),
     )
     assert answer.status_code == 403
+
+
+def test_evaluation_marks_follow_each_step(client: TestClient, desk: Desk) -> None:
+    from cityos.domains.cases.models import Case
+
+    case = _report(client, desk)
+    _act(client, desk, "dispatcher", case, "register", data={"category": "0101"})
+    _act(client, desk, "dispatcher", case, "dispatch")
+    returned = _act(client, desk, "water", case, "return", data={"reason": "not_ours"})
+    assert returned.status_code == 200, returned.text
+    _act(client, desk, "dispatcher", case, "dispatch", data={"department": "cs-water"})
+    _act(client, desk, "water", case, "sign")
+    _act(client, desk, "water", case, "resolve", attachments=[{"kind": "photo_after"}])
+    failed = _act(client, desk, "inspector", case, "verify_fail", data={"reason": "仍有缺失"})
+    assert failed.status_code == 200, failed.text
+    _act(client, desk, "water", case, "resolve", attachments=[{"kind": "photo_after"}])
+    _act(client, desk, "inspector", case, "verify_pass")
+    _act(client, desk, "operator", case, "call_back", data={"satisfaction": 4})
+    with desk.runtime.unit_of_work() as session:
+        row = session.get(Case, uuid.UUID(case["id"]))
+        assert row is not None
+        assert (row.returned_count, row.rework_count, row.extension_count) == (1, 1, 0)
+        assert row.signed_on_time is True
+        assert row.handled_on_time is True
+        assert row.closed_on_time is True
+        assert row.handling_seconds is not None

@@ -7,6 +7,7 @@ from pathlib import Path
 
 from cityos.domains.cases.api import PERMISSIONS
 from cityos.domains.cases.api import router as api_router
+from cityos.domains.cases.events import follow_workflow
 from cityos.domains.cases.profile import categories_section, routing_section
 from cityos.kernel.registry import Module
 
@@ -17,6 +18,7 @@ module = Module(
     profile_sections=(categories_section, routing_section),
     routers=(api_router,),
     permissions=PERMISSIONS,
+    event_handlers=(("workflow.transitioned", follow_workflow),),
 )
 
 __all__ = ["module"]

@@ -124,7 +124,19 @@ class Case(IdMixin, TimestampMixin, Base):
     due_at: Mapped[datetime | None] = mapped_column()
     registered_at: Mapped[datetime | None] = mapped_column()
     dispatched_at: Mapped[datetime | None] = mapped_column()
+    signed_at: Mapped[datetime | None] = mapped_column()
+    resolved_at: Mapped[datetime | None] = mapped_column()
     closed_at: Mapped[datetime | None] = mapped_column()
+    # What evaluation counts, kept as the case moves so a month of a million cases is
+    # one grouped scan: each step on time or not, and how often it went back.
+    signed_on_time: Mapped[bool | None] = mapped_column()
+    handled_on_time: Mapped[bool | None] = mapped_column()
+    closed_on_time: Mapped[bool | None] = mapped_column()
+    handling_seconds: Mapped[int | None] = mapped_column()
+    returned_count: Mapped[int] = mapped_column(default=0)
+    extension_count: Mapped[int] = mapped_column(default=0)
+    rework_count: Mapped[int] = mapped_column(default=0)
+    supervised_count: Mapped[int] = mapped_column(default=0)
     synthetic: Mapped[bool] = mapped_column(default=False)
 
 

@@ -265,6 +265,7 @@ def act(
             values["department"], values["assist"] = routed
     if action == "call_back":
         _satisfaction(values)
+    due_before = instance.due_at
     workflow_act(
         session,
         instance_id=instance.id,
@@ -275,7 +276,14 @@ def act(
         data=values,
         attachments=attachments or [],
     )
-    _follow(session, case, instance, action, values)
+    _follow(
+        session,
+        case,
+        instance,
+        action,
+        values,
+        on_time=due_before is None or utcnow() <= due_before,
+    )
     emit(session, type=f"case.{action}", key=str(case.id), payload=_payload(case))
     return case
 
@@ -304,12 +312,30 @@ def _follow(
     instance: WorkflowInstance,
     action: str,
     values: dict[str, Any],
+    *,
+    on_time: bool,
 ) -> None:
+    """Mirror the step on the case: status, times, and what evaluation counts."""
     now = utcnow()
     case.status = instance.state
     case.due_at = instance.due_at
     if action == "register":
         case.registered_at = now
+    if action == "sign":
+        case.signed_at = now
+        case.signed_on_time = on_time if case.signed_on_time is None else case.signed_on_time
+    if action == "resolve":
+        case.resolved_at = now
+        first = case.handled_on_time is None
+        case.handled_on_time = on_time if first else case.handled_on_time and on_time
+        if case.dispatched_at is not None:
+            case.handling_seconds = int((now - case.dispatched_at).total_seconds())
+    if action == "return":
+        case.returned_count += 1
+    if action == "request_extension":
+        case.extension_count += 1
+    if action == "verify_fail":
+        case.rework_count += 1
     if action == "dispatch":
         case.dispatched_at = now
         case.lead_department_id = instance.department_id
@@ -321,6 +347,11 @@ def _follow(
         case.satisfaction = int(values["satisfaction"])
     if instance.closed_at is not None:
         case.closed_at = instance.closed_at
+        case.closed_on_time = bool(
+            case.signed_on_time is not False
+            and case.handled_on_time is not False
+            and case.supervised_count == 0
+        )
     session.flush()
 
 
