@@ -178,3 +178,14 @@ def test_evaluation_marks_follow_each_step(client: TestClient, desk: Desk) -> No
         assert row.handled_on_time is True
         assert row.closed_on_time is True
         assert row.handling_seconds is not None
+
+
+def test_intake_forms_get_the_active_categories(client: TestClient, desk: Desk) -> None:
+    answer = client.get(f"{API}/categories", headers=desk.headers("citizen"))
+    assert answer.status_code == 200
+    assert [c["code"] for c in answer.json()] == ["0101", "1401"]
+    events = client.get(
+        f"{API}/categories", params={"kind": "event"}, headers=desk.headers("operator")
+    )
+    assert [c["code"] for c in events.json()] == ["1401"]
+    assert client.get(f"{API}/categories").status_code == 401

@@ -222,6 +222,48 @@ def report(
     return _out(session, actor, case, detail=True)
 
 
+class CategoryOut(BaseModel):
+    code: str
+    kind: str
+    major_code: str
+    major_name_zh: str
+    major_name_en: str
+    name_zh: str
+    name_en: str
+    sign_limit: str
+    handle_limit: str
+    department_code: str
+    evidence: list[str]
+
+
+@router.get("/categories", response_model=list[CategoryOut])
+def list_categories(
+    session: DbSession,
+    actor: Annotated[Actor, Depends(require("cases.create"))],
+    kind: Annotated[str | None, Query(pattern="^(component|event)$")] = None,
+) -> list[CategoryOut]:
+    """The active minor classes (GB/T 30428 部件/事件), for pickers and intake forms."""
+    stmt = select(CaseCategory).where(CaseCategory.active.is_(True))
+    if kind:
+        stmt = stmt.where(CaseCategory.kind == kind)
+    return [
+        CategoryOut(
+            code=c.code,
+            kind=str(c.kind),
+            major_code=c.major_code,
+            major_name_zh=c.major_name_zh,
+            major_name_en=c.major_name_en,
+            name_zh=c.name_zh,
+            name_en=c.name_en,
+            sign_limit=c.sign_limit,
+            handle_limit=c.handle_limit,
+            department_code=c.department_code,
+            evidence=[str(e) for e in c.evidence],
+        )
+        for c in session.scalars(stmt.order_by(CaseCategory.code))
+    ]
+
+
 @router.get("", response_model=PageOut[CaseOut])
 def list_cases(
     session: DbSession,
