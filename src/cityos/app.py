@@ -37,6 +37,22 @@ def _mount_web(app: FastAPI, dist: Path) -> None:
             app.mount(f"/{page}", StaticFiles(directory=dist / page, html=True), name=page)
 
 
+def _mount_files(app: FastAPI) -> None:
+    """The kernel's file routes behind identity's permissions (the kernel cannot check
+    them itself: identity sits above it)."""
+    from fastapi import Depends
+
+    from cityos.foundation.identity.authz import require
+    from cityos.kernel.files import download_router, upload_router
+
+    app.include_router(
+        upload_router, prefix=API_PREFIX, dependencies=[Depends(require("files.upload"))]
+    )
+    app.include_router(
+        download_router, prefix=API_PREFIX, dependencies=[Depends(require("files.read"))]
+    )
+
+
 def create_app(
     settings: Settings | None = None,
     *,
@@ -83,6 +99,8 @@ def create_app(
             app.include_router(router)
         for router in module.routers:
             app.include_router(router, prefix=API_PREFIX)
+
+    _mount_files(app)
 
     @app.get("/", include_in_schema=False)
     def index() -> RedirectResponse:

@@ -42,7 +42,7 @@ from cityos.kernel.files import (
     content_disposition,
     storage_from_settings,
 )
-from cityos.kernel.files.api import MULTIPART_OVERHEAD, router
+from cityos.kernel.files.api import MULTIPART_OVERHEAD, download_router, upload_router
 from cityos.kernel.files.storage import blob_key
 from cityos.settings import Settings
 
@@ -526,10 +526,15 @@ def test_storage_follows_the_settings(settings: Settings) -> None:
 # --- HTTP -------------------------------------------------------------------------------------
 
 
+BARE = "/bare"
+
+
 def files_app(settings: Settings) -> FastAPI:
-    """The whole app with the file routes mounted as identity will mount them."""
+    """The whole app, plus the file routes without authorisation under ``/bare`` (the
+    storage behaviour under test; the mounted routes' authorisation is tested below)."""
     app = create_app(settings)
-    app.include_router(router, prefix="/api/v1")
+    app.include_router(upload_router, prefix=BARE)
+    app.include_router(download_router, prefix=BARE)
     return app
 
 
@@ -549,18 +554,18 @@ def client(settings: Settings, engine: Engine) -> Iterator[TestClient]:
 def test_upload_and_download_over_http(client: TestClient) -> None:
     content = png()
     name = "http-现场照片 #1.png"
-    answer = client.post("/api/v1/files", files={"file": (name, content, "image/png")})
+    answer = client.post("/bare/files", files={"file": (name, content, "image/png")})
     assert answer.status_code == 201, answer.text
     body = answer.json()
     assert body["size"] == len(content)
     assert body["content_type"] == "image/png"
     assert body["filename"] == name
 
-    again = client.post("/api/v1/files", files={"file": ("http-other.png", content, "image/png")})
+    again = client.post("/bare/files", files={"file": ("http-other.png", content, "image/png")})
     assert again.status_code == 201
     assert again.json() == body
 
-    download = client.get(f"/api/v1/files/{body['sha256']}")
+    download = client.get(f"/bare/files/{body['sha256']}")
     assert download.status_code == 200
     assert download.content == content
     assert download.headers["content-type"] == "image/png"
@@ -570,16 +575,16 @@ def test_upload_and_download_over_http(client: TestClient) -> None:
     assert unquote(disposition.split("filename*=UTF-8''")[1]) == name
 
     cached = client.get(
-        f"/api/v1/files/{body['sha256']}", headers={"If-None-Match": download.headers["etag"]}
+        f"/bare/files/{body['sha256']}", headers={"If-None-Match": download.headers["etag"]}
     )
     assert cached.status_code == 304
 
 
 def test_http_text_download_names_its_encoding(client: TestClient) -> None:
     content = f"名称,数量\n井盖,{uuid.uuid4().int % 100}\n".encode("gb18030")
-    answer = client.post("/api/v1/files", files={"file": ("http-部件.csv", content, "text/csv")})
+    answer = client.post("/bare/files", files={"file": ("http-部件.csv", content, "text/csv")})
     assert answer.status_code == 201, answer.text
-    download = client.get(f"/api/v1/files/{answer.json()['sha256']}")
+    download = client.get(f"/bare/files/{answer.json()['sha256']}")
     assert download.headers["content-type"] == "text/csv; charset=gb18030"
     assert download.headers["content-disposition"].startswith("attachment; ")
     assert download.content.decode("gb18030").startswith("名称,数量")
@@ -587,29 +592,27 @@ def test_http_text_download_names_its_encoding(client: TestClient) -> None:
 
 def test_http_refusals_are_problem_json(client: TestClient) -> None:
     too_big = client.post(
-        "/api/v1/files",
+        "/bare/files",
         files={"file": ("http-big.pdf", pdf() + bytes(64 * 1024), "application/pdf")},
     )
     assert too_big.status_code == 413
     assert too_big.headers["content-type"] == "application/problem+json"
     assert too_big.json()["code"] == "payload_too_large"
 
-    lying = client.post("/api/v1/files", files={"file": ("http-x.pdf", png(), "application/pdf")})
+    lying = client.post("/bare/files", files={"file": ("http-x.pdf", png(), "application/pdf")})
     assert lying.status_code == 415
     assert lying.json()["code"] == "unsupported_media_type"
 
-    missing = client.post("/api/v1/files", files={"other": ("http-x.png", png(), "image/png")})
+    missing = client.post("/bare/files", files={"other": ("http-x.png", png(), "image/png")})
     assert missing.status_code == 422
 
-    not_multipart = client.post(
-        "/api/v1/files", content=png(), headers={"content-type": "image/png"}
-    )
+    not_multipart = client.post("/bare/files", content=png(), headers={"content-type": "image/png"})
     assert not_multipart.status_code == 415
 
-    unknown = client.get(f"/api/v1/files/{'0' * 64}")
+    unknown = client.get(f"/bare/files/{'0' * 64}")
     assert unknown.status_code == 404
     assert unknown.json()["code"] == "not_found"
-    assert client.get("/api/v1/files/not-a-hash").status_code == 404
+    assert client.get("/bare/files/not-a-hash").status_code == 404
 
 
 def test_a_body_without_length_is_cut_off_as_it_arrives(settings: Settings) -> None:
@@ -641,8 +644,8 @@ def test_a_body_without_length_is_cut_off_as_it_arrives(settings: Settings) -> N
         "http_version": "1.1",
         "method": "POST",
         "scheme": "http",
-        "path": "/api/v1/files",
-        "raw_path": b"/api/v1/files",
+        "path": "/bare/files",
+        "raw_path": b"/bare/files",
         "query_string": b"",
         "root_path": "",
         "headers": [(b"host", b"test"), (b"content-type", b"multipart/form-data; boundary=b")],
@@ -676,6 +679,14 @@ def test_permissions_are_declared_for_identity() -> None:
 
 def test_the_routes_are_in_the_openapi_document(client: TestClient) -> None:
     paths = client.get("/openapi.json").json()["paths"]
-    body = paths["/api/v1/files"]["post"]["requestBody"]["content"]["multipart/form-data"]
+    body = paths["/bare/files"]["post"]["requestBody"]["content"]["multipart/form-data"]
     assert body["schema"]["required"] == ["file"]
-    assert "get" in paths["/api/v1/files/{sha256}"]
+    assert "get" in paths["/bare/files/{sha256}"]
+
+
+def test_the_mounted_file_routes_need_their_permissions(client: TestClient) -> None:
+    assert (
+        client.post("/api/v1/files", files={"file": ("a.png", b"x", "image/png")}).status_code
+        == 401
+    )
+    assert client.get(f"/api/v1/files/{'0' * 64}").status_code == 401

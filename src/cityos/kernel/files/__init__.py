@@ -3,17 +3,22 @@
 Other modules keep a ``sha256`` reference to a ``StoredFile`` and call ``put`` / ``open``;
 the bytes live in a local folder or S3-compatible storage (``storage_from_settings``).
 
-The HTTP routes in ``api.py`` (upload, download) are built and tested but not mounted:
-every endpoint must be authorised, and permissions arrive with unified identity. That
-work adds ``router`` to this module's ``routers`` once ``files.upload``/``files.read``
-can be checked.
+The HTTP routes in ``api.py`` (upload, download) are mounted by the app behind identity's
+``files.upload`` / ``files.read`` permissions, which this module declares.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from cityos.kernel.files.api import PERMISSIONS, FileOut, content_disposition, get_storage, router
+from cityos.kernel.files.api import (
+    PERMISSIONS,
+    FileOut,
+    content_disposition,
+    download_router,
+    get_storage,
+    upload_router,
+)
 from cityos.kernel.files.models import StoredFile
 from cityos.kernel.files.service import clean_filename, exists, get, open, put
 from cityos.kernel.files.sniff import DEFAULT_ALLOWED_TYPES, IMAGE_TYPES, Sniffed, sniff
@@ -32,6 +37,7 @@ module = Module(
     models=("cityos.kernel.files.models",),
     migrations=Path(__file__).parent / "migrations",
     messages={"empty_file": {"zh-CN": "文件为空", "en": "The file is empty"}},
+    permissions=PERMISSIONS,
 )
 
 __all__ = [
@@ -48,13 +54,14 @@ __all__ = [
     "StoredFile",
     "clean_filename",
     "content_disposition",
+    "download_router",
     "exists",
     "get",
     "get_storage",
     "module",
     "open",
     "put",
-    "router",
     "sniff",
     "storage_from_settings",
+    "upload_router",
 ]

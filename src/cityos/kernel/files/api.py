@@ -1,8 +1,8 @@
 """HTTP face of the file store: upload one file, download one by its hash.
 
-Authorisation: identity does not exist yet. Once it lands, ``POST /files`` requires the
-permission ``files.upload`` and ``GET /files/{sha256}`` requires ``files.read``; both names
-are declared in ``PERMISSIONS`` for identity to register and check.
+Authorisation: the kernel cannot check permissions (identity sits above it), so the two
+routes live on two routers, ``upload_router`` and ``download_router``, and the app mounts
+each behind identity's ``require("files.upload")`` / ``require("files.read")``.
 
 The upload reads the multipart body itself instead of declaring an ``UploadFile``
 parameter: FastAPI would otherwise spool the whole body to disk before any of our code ran,
@@ -30,8 +30,8 @@ from cityos.kernel.files.storage import CHUNK_SIZE, Storage, storage_from_settin
 from cityos.kernel.http import DbSession, RuntimeDep, get_runtime
 
 PERMISSIONS: dict[str, dict[str, str]] = {
-    "files.upload": {"zh-CN": "上传文件", "en": "Upload files"},
-    "files.read": {"zh-CN": "下载文件", "en": "Download files"},
+    "files.upload": {"zh": "上传文件", "en": "Upload files"},
+    "files.read": {"zh": "下载文件", "en": "Download files"},
 }
 
 # Room for the multipart boundaries and part headers around the file itself.
@@ -39,7 +39,8 @@ MULTIPART_OVERHEAD = 64 * 1024
 # Content is addressed by its hash and never changes, so a browser may keep it for good.
 CACHE_CONTROL = "private, max-age=31536000, immutable"
 
-router = APIRouter(prefix="/files", tags=["files"])
+upload_router = APIRouter(prefix="/files", tags=["files"])
+download_router = APIRouter(prefix="/files", tags=["files"])
 
 
 class FileOut(BaseModel):
@@ -84,7 +85,7 @@ _UPLOAD_BODY: dict[str, Any] = {
 }
 
 
-@router.post(
+@upload_router.post(
     "",
     status_code=201,
     summary="Upload a file (multipart field 'file')",
@@ -124,7 +125,7 @@ async def upload(
     return FileOut.of(row)
 
 
-@router.get(
+@download_router.get(
     "/{sha256}",
     summary="Download a file by its SHA-256",
     response_class=StreamingResponse,
