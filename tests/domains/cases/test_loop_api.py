@@ -79,7 +79,7 @@ def test_a_step_out_of_turn_lists_the_steps_allowed(client: TestClient, desk: De
     case = _report(client, desk)
     answer = _act(client, desk, "dispatcher", case, "dispatch")
     assert answer.status_code == 409
-    assert answer.json()["allowed_actions"] == ["register", "reject"]
+    assert answer.json()["allowed_actions"] == ["register", "reject", "merge"]
 
 
 def test_citizens_see_only_their_own_reports(client: TestClient, desk: Desk) -> None:
@@ -189,3 +189,48 @@ def test_intake_forms_get_the_active_categories(client: TestClient, desk: Desk) 
     )
     assert [c["code"] for c in events.json()] == ["1401"]
     assert client.get(f"{API}/categories").status_code == 401
+
+
+def _to_callback(client: TestClient, desk: Desk, case: dict[str, Any]) -> None:
+    _act(client, desk, "dispatcher", case, "register", data={"category": "0101"})
+    _act(client, desk, "dispatcher", case, "dispatch")
+    _act(client, desk, "water", case, "sign")
+    _act(client, desk, "water", case, "resolve", attachments=[{"kind": "photo_after"}])
+    _act(client, desk, "inspector", case, "verify_pass")
+
+
+def test_a_dissatisfied_reporter_reopens_the_case_once(client: TestClient, desk: Desk) -> None:
+    case = _report(client, desk)
+    _to_callback(client, desk, case)
+    first = _act(client, desk, "operator", case, "call_back", data={"satisfaction": 2})
+    assert first.status_code == 200, first.text
+    assert first.json()["status"] == "handling"
+    assert first.json()["history"][-1]["action"] == "reopen"
+    # Back with the handler who resolved it.
+    again = _act(client, desk, "water", case, "resolve", attachments=[{"kind": "photo_after"}])
+    assert again.status_code == 200, again.text
+    _act(client, desk, "inspector", case, "verify_pass")
+    second = _act(client, desk, "operator", case, "call_back", data={"satisfaction": 1})
+    assert second.json()["status"] == "closed"
+    assert second.json()["satisfaction"] == 1
+
+
+def test_a_duplicate_merges_into_its_master_and_closes_with_it(
+    client: TestClient, desk: Desk
+) -> None:
+    from cityos.domains.cases.models import Case
+
+    master = _report(client, desk)
+    duplicate = _report(client, desk, description="这里井盖也没了")
+    bad = _act(client, desk, "dispatcher", duplicate, "merge", data={"master": duplicate["id"]})
+    assert bad.status_code == 422
+    merged = _act(client, desk, "dispatcher", duplicate, "merge", data={"master": master["id"]})
+    assert merged.status_code == 200, merged.text
+    assert merged.json()["status"] == "merged"
+    _to_callback(client, desk, master)
+    _act(client, desk, "operator", master, "call_back", data={"satisfaction": 5})
+    with desk.runtime.unit_of_work() as session:
+        row = session.get(Case, uuid.UUID(duplicate["id"]))
+        assert row is not None
+        assert str(row.master_case_id) == master["id"]
+        assert row.closed_at is not None

@@ -325,7 +325,7 @@ def test_the_real_case_loop_asks_for_a_reason_and_a_department(
 
     shown = client.get(f"{API}/instances/{task}", headers=headers).json()
     assert shown["state_name_zh"] == "待立案"
-    assert [a["id"] for a in shown["actions"]] == ["register", "reject"]
+    assert [a["id"] for a in shown["actions"]] == ["register", "reject", "merge"]
     refused = post_action(client, headers, task, "reject")
     assert [e["field"] for e in refused.json()["errors"]] == ["comment"]
     registered = post_action(client, headers, task, "register")

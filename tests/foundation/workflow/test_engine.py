@@ -169,7 +169,7 @@ def test_an_action_not_allowed_now_lists_what_is(people: tuple[Session, People])
     with pytest.raises(Conflict) as refused:
         act(session, instance_id=case.id, action="sign", actor=p.handler)
     assert refused.value.code == "action_not_allowed"
-    assert refused.value.extra["allowed_actions"] == ["register", "reject"]
+    assert refused.value.extra["allowed_actions"] == ["register", "reject", "merge"]
 
 
 def test_only_the_dispatched_unit_in_its_area_may_sign(people: tuple[Session, People]) -> None:

@@ -32,6 +32,8 @@ from cityos.kernel.clock import utcnow
 from cityos.kernel.errors import Conflict, NotFound, ValidationFailed
 
 WORKFLOW = "case"
+# Satisfaction at or below this (1 非常不满意, 2 不满意) reopens a case once.
+DISSATISFIED = 2
 PREFIX = "LH"
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 OUTSIDE = "位置不在罗湖区内，转市平台处理 / outside the district: for referral"
@@ -265,6 +267,11 @@ def act(
             values["department"], values["assist"] = routed
     if action == "call_back":
         _satisfaction(values)
+        if int(values["satisfaction"]) <= DISSATISFIED and case.reopened == 0:
+            # 不满意 reopens the case once, to the unit that handled it.
+            action = "reopen"
+    if action == "merge":
+        values["master"] = str(_master(session, case, values.get("master")).id)
     due_before = instance.due_at
     workflow_act(
         session,
@@ -286,6 +293,31 @@ def act(
     )
     emit(session, type=f"case.{action}", key=str(case.id), payload=_payload(case))
     return case
+
+
+def _master(session: Session, case: Case, master: object) -> Case:
+    """The case a duplicate is merged into: another, open, not itself merged."""
+    fault = None
+    found = None
+    try:
+        found = session.get(Case, uuid.UUID(str(master)))
+    except ValueError:
+        fault = "not a case id"
+    if fault is None and (found is None or found.id == case.id):
+        fault = "no such other case"
+    elif found is not None and (found.master_case_id is not None or found.closed_at):
+        fault = "the master case is closed or itself merged"
+    if fault is not None or found is None:
+        raise ValidationFailed(
+            f"merge needs an open master case: {fault}",
+            errors=[{"field": "data.master", "message": fault or "", "type": "invalid"}],
+        )
+    return found
+
+
+def duplicates_of(session: Session, master_id: uuid.UUID) -> list[Case]:
+    """The cases merged into ``master_id``."""
+    return list(session.scalars(select(Case).where(Case.master_case_id == master_id)))
 
 
 def _satisfaction(values: dict[str, Any]) -> None:
@@ -345,6 +377,11 @@ def _follow(
         ]
     if action == "call_back":
         case.satisfaction = int(values["satisfaction"])
+    if action == "reopen":
+        case.reopened += 1
+        case.rework_count += 1
+    if action == "merge":
+        case.master_case_id = uuid.UUID(str(values["master"]))
     if instance.closed_at is not None:
         case.closed_at = instance.closed_at
         case.closed_on_time = bool(
@@ -352,7 +389,29 @@ def _follow(
             and case.handled_on_time is not False
             and case.supervised_count == 0
         )
+        if case.status == "closed":
+            _close_duplicates(session, case)
     session.flush()
+
+
+def _close_duplicates(session: Session, master: Case) -> None:
+    """Duplicates share their master's outcome, and each reporter is told (by event)."""
+    for duplicate in duplicates_of(session, master.id):
+        duplicate.closed_at = master.closed_at
+        emit(
+            session,
+            type="case.duplicate_closed",
+            key=str(duplicate.id),
+            payload={
+                "case_id": str(duplicate.id),
+                "number": duplicate.number,
+                "master_id": str(master.id),
+                "master_number": master.number,
+                "reporter_user_id": str(duplicate.reporter_user_id)
+                if duplicate.reporter_user_id
+                else None,
+            },
+        )
 
 
 def _route_rule(session: Session, instance: WorkflowInstance, data: Any) -> Assignment:
