@@ -126,13 +126,13 @@ def desk(runtime: Runtime, client: TestClient, registry: Registry) -> Desk:
             "citizen": create_user(
                 session,
                 "cs-citizen",
-                Assign("citizen", Scope.OWN, ["cases.create", "cases.read"]),
+                Assign("citizen", Scope.OWN, ["cases.create", "cases.read", "cases.act"]),
                 kind=UserKind.CITIZEN,
             ),
             "neighbour": create_user(
                 session,
                 "cs-neighbour",
-                Assign("citizen", Scope.OWN, ["cases.create", "cases.read"]),
+                Assign("citizen", Scope.OWN, ["cases.create", "cases.read", "cases.act"]),
                 kind=UserKind.CITIZEN,
             ),
         }

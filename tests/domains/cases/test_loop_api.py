@@ -234,3 +234,17 @@ def test_a_duplicate_merges_into_its_master_and_closes_with_it(
         assert row is not None
         assert str(row.master_case_id) == master["id"]
         assert row.closed_at is not None
+
+
+def test_the_reporter_rates_their_own_case_and_no_one_else_can(
+    client: TestClient, desk: Desk
+) -> None:
+    case = _report(client, desk)
+    _to_callback(client, desk, case)
+    shown = client.get(f"{API}/{case['id']}", headers=desk.headers("citizen")).json()
+    assert "rate" in shown["actions"]
+    stranger = _act(client, desk, "neighbour", case, "rate", data={"satisfaction": 1})
+    assert stranger.status_code == 404
+    rated = _act(client, desk, "citizen", case, "rate", data={"satisfaction": 5})
+    assert rated.status_code == 200, rated.text
+    assert rated.json()["status"] == "closed"

@@ -104,7 +104,13 @@ def test_loading_gives_demo_accounts_assignments_over_their_jurisdiction(
     assert admin.permissions == frozenset(registry.permissions())
     citizen = load_actor(session, user_id=users["citizen"].id, declared=registry.permissions())
     assert citizen is not None
-    assert citizen.permissions == {"identity.profile.read", "cases.create", "cases.read"}
+    assert citizen.permissions == {
+        "identity.profile.read",
+        "cases.create",
+        "cases.read",
+        "cases.act",
+        "files.upload",
+    }
     accounts = {a.username: a.roles for a in demo_accounts(session, settings)}
     assert accounts["operator"] == ("dispatcher", "hotline-operator")
 

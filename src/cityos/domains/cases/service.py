@@ -34,6 +34,8 @@ from cityos.kernel.errors import Conflict, NotFound, ValidationFailed
 WORKFLOW = "case"
 # Satisfaction at or below this (1 非常不满意, 2 不满意) reopens a case once.
 DISSATISFIED = 2
+# The operator's callback and the reporter's own rating close a case the same way.
+RATINGS = frozenset({"call_back", "rate"})
 PREFIX = "LH"
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 OUTSIDE = "位置不在罗湖区内，转市平台处理 / outside the district: for referral"
@@ -265,7 +267,7 @@ def act(
         routed = _routed(session, case)
         if routed is not None:
             values["department"], values["assist"] = routed
-    if action == "call_back":
+    if action in RATINGS:
         _satisfaction(values)
         if int(values["satisfaction"]) <= DISSATISFIED and case.reopened == 0:
             # 不满意 reopens the case once, to the unit that handled it.
@@ -375,7 +377,7 @@ def _follow(
         case.assist_department_ids = [
             str(i) for i in session.scalars(select(Department.id).where(Department.code.in_(codes)))
         ]
-    if action == "call_back":
+    if action in RATINGS:
         case.satisfaction = int(values["satisfaction"])
     if action == "reopen":
         case.reopened += 1
