@@ -248,3 +248,28 @@ def test_the_reporter_rates_their_own_case_and_no_one_else_can(
     rated = _act(client, desk, "citizen", case, "rate", data={"satisfaction": 5})
     assert rated.status_code == 200, rated.text
     assert rated.json()["status"] == "closed"
+
+
+def test_an_alarm_opens_one_case_however_often_it_is_sent(desk: Desk) -> None:
+    from cityos.domains.cases.service import report_from_alarm
+
+    with desk.runtime.unit_of_work() as session:
+        first = report_from_alarm(
+            session,
+            alarm_id="A-17",
+            category_code="0101",
+            description="井盖倾斜传感器告警",
+            lon=INSIDE[0],
+            lat=INSIDE[1],
+        )
+        again = report_from_alarm(
+            session,
+            alarm_id="A-17",
+            category_code="0101",
+            description="井盖倾斜传感器告警",
+            lon=INSIDE[0],
+            lat=INSIDE[1],
+        )
+        assert again.id == first.id
+        assert first.channel == "iot"
+        assert first.region_code == GRID

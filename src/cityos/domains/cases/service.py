@@ -432,3 +432,31 @@ register_assignment_rule("routing", _route_rule)
 def mark_synthetic(session: Session, case_ids: list[uuid.UUID]) -> None:
     """Flag demo cases as synthetic (the demo history generator uses it)."""
     session.execute(update(Case).where(Case.id.in_(case_ids)).values(synthetic=True))
+
+
+def report_from_alarm(
+    session: Session,
+    *,
+    alarm_id: str,
+    category_code: str,
+    description: str,
+    lon: float | None,
+    lat: float | None,
+    address: str | None = None,
+) -> Case:
+    """The intake an IoT alarm calls (the IoT issue's rule engine): one case per alarm,
+    however often the alarm is sent, waiting for a dispatcher like any other."""
+    return create_case(
+        session,
+        actor=None,
+        intake=Intake(
+            channel=Channel.IOT,
+            request_type=RequestType.REPORT,
+            description=description,
+            category_code=category_code,
+            lon=lon,
+            lat=lat,
+            address=address,
+            source_ref=f"alarm:{alarm_id}",
+        ),
+    )
