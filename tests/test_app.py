@@ -178,6 +178,20 @@ OIDC_ROUTES = {
     ("/oidc/account/mfa", "POST"),
 }
 
+# Open311 GeoReport v2: anyone may read the catalogue and the public view of requests
+# (no personal data); submitting one (``POST requests``) needs an API key.
+OPEN311_ROUTES = {
+    (f"/open311/v2/{path}", "GET")
+    for path in (
+        "discovery.{fmt}",
+        "services.{fmt}",
+        "services/{service_code}.{fmt}",
+        "tokens/{token}.{fmt}",
+        "requests.{fmt}",
+        "requests/{service_request_id}.{fmt}",
+    )
+}
+
 
 def test_the_public_routes_are_exactly_these(client: TestClient) -> None:
     from cityos.kernel.access import PUBLIC, api_routes, route_permission
@@ -193,7 +207,7 @@ def test_the_public_routes_are_exactly_these(client: TestClient) -> None:
         for path in PUBLIC_ROUTES
         if path.startswith("/api/")
     }
-    assert public == expected | OIDC_ROUTES
+    assert public == expected | OIDC_ROUTES | OPEN311_ROUTES
 
 
 def test_calendar_warnings_come_in_the_callers_language(

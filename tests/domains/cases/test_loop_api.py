@@ -273,3 +273,18 @@ def test_an_alarm_opens_one_case_however_often_it_is_sent(desk: Desk) -> None:
         assert again.id == first.id
         assert first.channel == "iot"
         assert first.region_code == GRID
+
+
+def test_registering_with_the_version_seen_works(client: TestClient, desk: Desk) -> None:
+    case = _report(client, desk)
+    answer = _act(
+        client,
+        desk,
+        "dispatcher",
+        case,
+        "register",
+        expected_version=case["version"],
+        data={"category": "0101"},
+    )
+    assert answer.status_code == 200, answer.text
+    assert answer.json()["version"] == case["version"] + 1

@@ -7,7 +7,11 @@ from pathlib import Path
 
 from cityos.domains.cases.api import PERMISSIONS
 from cityos.domains.cases.api import router as api_router
+from cityos.domains.cases.evaluation import evaluation_section
+from cityos.domains.cases.evaluation_api import PERMISSIONS as EVALUATION_PERMISSIONS
+from cityos.domains.cases.evaluation_api import router as evaluation_router
 from cityos.domains.cases.events import follow_workflow
+from cityos.domains.cases.open311 import router as open311_router
 from cityos.domains.cases.profile import categories_section, routing_section
 from cityos.kernel.registry import Module
 
@@ -15,9 +19,10 @@ module = Module(
     name="cases",
     models=("cityos.domains.cases.models",),
     migrations=Path(__file__).parent / "migrations",
-    profile_sections=(categories_section, routing_section),
-    routers=(api_router,),
-    permissions=PERMISSIONS,
+    profile_sections=(categories_section, routing_section, evaluation_section),
+    routers=(evaluation_router, api_router),
+    root_routers=(open311_router,),
+    permissions={**PERMISSIONS, **EVALUATION_PERMISSIONS},
     event_handlers=(("workflow.transitioned", follow_workflow),),
 )
 

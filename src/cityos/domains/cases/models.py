@@ -89,6 +89,8 @@ class Case(IdMixin, TimestampMixin, Base):
         ),
         Index("ix_city_case_category_created", "category_code", "created_at"),
         Index("ix_city_case_status_created", "status", "created_at"),
+        # A period's evaluation and the newest-first list both start from the date.
+        Index("ix_city_case_created_at", "created_at"),
     )
 
     number: Mapped[str] = mapped_column(String(24), unique=True)

@@ -249,6 +249,7 @@ def act(
     values = dict(data or {})
     instance = session.get(WorkflowInstance, case.workflow_instance_id)
     assert instance is not None
+    parameters: dict[str, Any] = {}
     if action == "register":
         chosen = _category(
             session,
@@ -262,7 +263,7 @@ def act(
             )
         values["category"] = chosen.code
         case.category_code = chosen.code
-        instance.parameters = {**instance.parameters, **_limits(chosen)}
+        parameters = _limits(chosen)
     if action == "dispatch" and not values.get("department"):
         routed = _routed(session, case)
         if routed is not None:
@@ -284,6 +285,7 @@ def act(
         comment=comment,
         data=values,
         attachments=attachments or [],
+        parameters=parameters,
     )
     _follow(
         session,

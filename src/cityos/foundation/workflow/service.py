@@ -275,8 +275,13 @@ def act(
     comment: str | None = None,
     data: Mapping[str, Any] | None = None,
     attachments: Sequence[Mapping[str, Any]] = (),
+    parameters: Mapping[str, Any] | None = None,
 ) -> WorkflowInstance:
-    """Take ``action`` on an instance as ``actor``; see the module docstring for checks."""
+    """Take ``action`` on an instance as ``actor``; see the module docstring for checks.
+
+    ``parameters`` update the instance's own (e.g. the time limits of the category a case
+    is registered under) in the same write, before the next state's deadlines are set.
+    """
     instance = session.get(WorkflowInstance, instance_id)
     if instance is None:
         raise NotFound("no such workflow instance")
@@ -313,6 +318,7 @@ def act(
         comment=comment,
         data=values,
         attachments=[dict(a) for a in attachments],
+        parameters=parameters,
     )
 
 
@@ -371,6 +377,7 @@ def _transition(
     comment: str | None,
     data: dict[str, Any],
     attachments: list[dict[str, Any]],
+    parameters: Mapping[str, Any] | None = None,
 ) -> WorkflowInstance:
     now = utcnow()
     from_state = instance.state
@@ -392,6 +399,8 @@ def _transition(
     # One write of the instance per transition: no query in between may flush it early
     # (each flush of a changed row would count as a version of its own).
     with session.no_autoflush:
+        if parameters:
+            instance.parameters = {**instance.parameters, **parameters}
         _assign(session, instance, spec, data, actor)
         if spec.to != from_state:
             instance.state = spec.to
