@@ -1,5 +1,5 @@
 /** The portal's views, addressed by the URL hash (`#/services`). */
-export const PORTAL_ROUTES = ['home', 'services', 'mine', 'report', 'applications'] as const
+export const PORTAL_ROUTES = ['home', 'services', 'mine', 'report', 'reports', 'applications'] as const
 export type PortalRoute = (typeof PORTAL_ROUTES)[number]
 
 /** The three tabs of the bottom bar. */
@@ -12,6 +12,7 @@ export const TAB_OF: Record<PortalRoute, PortalTab> = {
   report: 'home',
   services: 'services',
   mine: 'mine',
+  reports: 'mine',
   applications: 'mine',
 }
 

@@ -1,5 +1,17 @@
+import { CASE_DESKS, DESK_ROLES, type CaseDesk } from './cases/desks'
+
 /** The workbench's sections, in side-navigation order, addressed by the URL hash. */
-export const WORKBENCH_ROUTES = ['inbox', 'geo', 'cases', 'catalogue', 'users', 'departments', 'roles', 'audit'] as const
+export const WORKBENCH_ROUTES = [
+  'inbox',
+  'geo',
+  'cases',
+  'catalogue',
+  ...CASE_DESKS,
+  'users',
+  'departments',
+  'roles',
+  'audit',
+] as const
 export type WorkbenchRoute = (typeof WORKBENCH_ROUTES)[number]
 
 /** The sections everyone signed in sees. */
@@ -17,4 +29,13 @@ export const ADMIN_ROUTES = Object.keys(ADMIN_PERMISSION) as AdminRoute[]
 
 export function isAdminRoute(route: WorkbenchRoute): route is AdminRoute {
   return route in ADMIN_PERMISSION
+}
+
+export function isCaseDesk(route: WorkbenchRoute): route is CaseDesk {
+  return (CASE_DESKS as readonly string[]).includes(route)
+}
+
+/** The case desks open to someone holding `roles`, in navigation order. */
+export function desksFor(roles: readonly string[]): CaseDesk[] {
+  return CASE_DESKS.filter((desk) => DESK_ROLES[desk].some((role) => roles.includes(role)))
 }

@@ -38,7 +38,6 @@ describe('i罗湖 portal shell', () => {
   })
 
   it.each([
-    ['report', '随手拍', '随手拍将随城区社会事件系统在后续版本上线。', 'home'],
     ['services', '办事服务', '办事服务将随一网通办在后续版本上线。', 'services'],
     ['applications', '我的办件', '我的办件将随一网通办在后续版本上线。', 'mine'],
   ])('opens #/%s with a plain “later release” notice', async (route, title, message, tab) => {
@@ -49,6 +48,15 @@ describe('i罗湖 portal shell', () => {
     expect(wrapper.get('.coming-later__message').text()).toBe(message)
     expect(wrapper.get('.coming-later').text()).toContain('该功能将在后续版本上线')
     expect(wrapper.get(`[data-tab="${tab}"]`).attributes('aria-current')).toBe('page')
+  })
+
+  it('asks a visitor to sign in before reporting on #/report', async () => {
+    const { wrapper } = mountIn('zh-CN', PortalApp)
+    await go('#/report')
+
+    expect(wrapper.get('[data-testid="report-guest"]').text()).toContain('登录后即可拍照上报城市问题')
+    expect(wrapper.find('[data-testid="report-form"]').exists()).toBe(false)
+    expect(wrapper.get('[data-tab="home"]').attributes('aria-current')).toBe('page')
   })
 
   it('shows the guest profile on the 我的 tab', async () => {

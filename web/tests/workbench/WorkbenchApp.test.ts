@@ -1,6 +1,7 @@
 import { beforeEach, describe, expect, it, vi } from 'vitest'
 import WorkbenchApp from '../../src/workbench/WorkbenchApp.vue'
 import { jsonResponse, meBody, metaBody, mountIn, settle, signInAs, signOutEverywhere, stubFetch } from '../helpers'
+import { HANDLER as CASE_HANDLER, OPERATOR } from '../shared/caseFixtures'
 
 const WARNING = '2027 年节假日安排未配置，按周末计算 / Holidays for 2027 are not configured; counting weekends only'
 
@@ -146,6 +147,31 @@ describe('workbench shell', () => {
     await vi.waitFor(() => expect(wrapper.find('[data-testid="admin-audit"]').exists()).toBe(true))
     await go('#/roles')
     expect(wrapper.get('[data-testid="forbidden"]').text()).toBe('您没有访问此页面的权限。')
+  })
+
+  it('shows the case desks of the roles one holds', async () => {
+    await signInAs(OPERATOR)
+    stubFetch((url) =>
+      url.startsWith('/api/v1/cases') ? jsonResponse({ items: [], next_cursor: null }) : jsonResponse(metaBody()),
+    )
+    const { wrapper } = mountIn('zh-CN', WorkbenchApp)
+    await settle()
+
+    expect(wrapper.get('[data-testid="nav-cases"]').text()).toBe('城市事件')
+    expect(wrapper.findAll('.wb-nav__item').map((item) => item.text()).slice(4)).toEqual(['热线受理', '派遣台', '回访'])
+    await go('#/dispatch')
+    expect(wrapper.get('h1').text()).toBe('派遣台')
+    await vi.waitFor(() => expect(wrapper.find('[data-testid="desk-dispatch"]').exists()).toBe(true), { timeout: 5000 })
+    await go('#/handling')
+    expect(wrapper.get('[data-testid="forbidden"]').text()).toBe('您没有访问此页面的权限。')
+  })
+
+  it('gives a handler the handling desk only', async () => {
+    await signInAs(CASE_HANDLER)
+    stubFetch(() => jsonResponse(metaBody()))
+    const { wrapper } = mountIn('zh-CN', WorkbenchApp)
+    await settle()
+    expect(wrapper.findAll('.wb-nav__item').map((item) => item.text()).slice(4)).toEqual(['处置'])
   })
 
   it('keeps 审计日志 from those without audit.read', async () => {

@@ -1,0 +1,164 @@
+import { describe, expect, it } from 'vitest'
+import CaseDrawer from '../../../src/workbench/cases/CaseDrawer.vue'
+import { stubNetwork } from '../../auth/fixtures'
+import { jsonResponse, mountIn, settle, signInAs } from '../../helpers'
+import { actionUrl, caseBody, caseUrl, HANDLER, OPERATOR } from '../../shared/caseFixtures'
+
+const problem = (status: number, body: Record<string, unknown>): Response =>
+  jsonResponse({ status, ...body }, { status, type: 'application/problem+json' })
+
+describe('the case drawer', () => {
+  it('registers with the suggested category filled in, through the cases API', async () => {
+    await signInAs(OPERATOR)
+    const after = caseBody({
+      status: 'registered',
+      status_name_zh: '待派遣',
+      category_code: '1505',
+      category_name_zh: '内涝积水',
+      version: 2,
+      actions: ['dispatch'],
+    })
+    const { callsTo } = stubNetwork({
+      [caseUrl('c-1')]: () => jsonResponse(caseBody({ actions: ['register', 'reject'] })),
+      [actionUrl('c-1', 'register')]: () => jsonResponse(after),
+    })
+    const { wrapper } = mountIn('zh-CN', CaseDrawer, { props: { caseId: 'c-1' } })
+    await settle()
+
+    expect(wrapper.get('h2').text()).toBe('LH20261201000001 东门路口积水很深')
+    expect(wrapper.get('[data-testid="case-suggested"]').text()).toContain('建议分类 1505')
+    expect(wrapper.findAll('[data-action]').map((button) => button.text())).toEqual(['立案', '不予立案'])
+    await wrapper.get('[data-action="register"]').trigger('click')
+    expect((wrapper.get('input[name="data.category"]').element as HTMLInputElement).value).toBe('1505')
+    await wrapper.get('[data-testid="action-form"]').trigger('submit')
+    await settle()
+
+    expect(JSON.parse(callsTo(actionUrl('c-1', 'register'))[0]!.body)).toEqual({
+      data: { category: '1505' },
+    })
+    expect(wrapper.get('[data-testid="action-done"]').text()).toBe('已立案。')
+    expect(wrapper.get('[data-testid="case-status"]').text()).toBe('待派遣')
+    expect(wrapper.get('[data-testid="case-category"]').text()).toBe('1505 内涝积水')
+    expect(wrapper.emitted('acted')).toHaveLength(1)
+  })
+
+  it('needs a comment to reject, before asking the server', async () => {
+    await signInAs(OPERATOR)
+    const { callsTo } = stubNetwork({
+      [caseUrl('c-1')]: () => jsonResponse(caseBody({ actions: ['register', 'reject'] })),
+    })
+    const { wrapper } = mountIn('zh-CN', CaseDrawer, { props: { caseId: 'c-1' } })
+    await settle()
+    await wrapper.get('[data-action="reject"]').trigger('click')
+    await wrapper.get('[data-testid="action-form"]').trigger('submit')
+    await settle()
+
+    expect(wrapper.get('[data-testid="field-error"]').text()).toBe('必填')
+    expect(callsTo(actionUrl('c-1', 'reject'))).toEqual([])
+  })
+
+  it('resolves with the chosen photo described as photo_after', async () => {
+    await signInAs(HANDLER)
+    const handling = caseBody({
+      status: 'handling',
+      status_name_zh: '处置中',
+      version: 4,
+      actions: ['return', 'request_extension', 'resolve'],
+    })
+    const { callsTo } = stubNetwork({
+      [caseUrl('c-1')]: () => jsonResponse(handling),
+      [actionUrl('c-1', 'resolve')]: () =>
+        jsonResponse(caseBody({ status: 'verifying', status_name_zh: '待核查', version: 5, actions: [] })),
+    })
+    const { wrapper } = mountIn('zh-CN', CaseDrawer, { props: { caseId: 'c-1' } })
+    await settle()
+
+    expect(wrapper.findAll('[data-action]').map((button) => button.text())).toEqual(['退单', '申请延期', '处置完毕'])
+    await wrapper.get('[data-action="resolve"]').trigger('click')
+    await wrapper.get('[data-testid="action-form"]').trigger('submit')
+    expect(wrapper.get('[data-testid="field-error"]').text()).toBe('请选择处置后照片')
+
+    const input = wrapper.get('[data-testid="photo-input"]')
+    const file = new File([new Uint8Array(68)], 'after.png', { type: 'image/png' })
+    Object.defineProperty(input.element, 'files', { value: [file], configurable: true })
+    await input.trigger('change')
+    await wrapper.get('textarea[name="comment"]').setValue('已抽排积水')
+    await wrapper.get('[data-testid="action-form"]').trigger('submit')
+    await settle()
+
+    expect(JSON.parse(callsTo(actionUrl('c-1', 'resolve'))[0]!.body)).toEqual({
+      expected_version: 4,
+      comment: '已抽排积水',
+      data: {},
+      attachments: [{ kind: 'photo_after', name: 'after.png', size: 68, type: 'image/png' }],
+    })
+    expect(wrapper.get('[data-testid="case-status"]').text()).toBe('待核查')
+  })
+
+  it('asks for the extension days as a number and shows the server’s field errors', async () => {
+    await signInAs(HANDLER)
+    const { callsTo } = stubNetwork({
+      [caseUrl('c-1')]: () => jsonResponse(caseBody({ status: 'handling', actions: ['request_extension'] })),
+      [actionUrl('c-1', 'request_extension')]: () =>
+        problem(422, { title: '请求参数有误', errors: [{ field: 'data.days', message: '超出允许的天数' }] }),
+    })
+    const { wrapper } = mountIn('zh-CN', CaseDrawer, { props: { caseId: 'c-1' } })
+    await settle()
+    await wrapper.get('[data-action="request_extension"]').trigger('click')
+    await wrapper.get('input[name="data.days"]').setValue('30')
+    await wrapper.get('textarea[name="comment"]').setValue('需更换排水管')
+    await wrapper.get('[data-testid="action-form"]').trigger('submit')
+    await settle()
+
+    expect(JSON.parse(callsTo(actionUrl('c-1', 'request_extension'))[0]!.body).data).toEqual({ days: 30 })
+    expect(wrapper.get('[data-testid="field-error"]').text()).toBe('超出允许的天数')
+  })
+
+  it('calls back with a satisfaction from 1 to 5', async () => {
+    await signInAs(OPERATOR)
+    const { callsTo } = stubNetwork({
+      [caseUrl('c-1')]: () => jsonResponse(caseBody({ status: 'callback', version: 7, actions: ['call_back'] })),
+      [actionUrl('c-1', 'call_back')]: () =>
+        jsonResponse(caseBody({ status: 'closed', status_name_zh: '已结案', satisfaction: 5, version: 8, actions: [] })),
+    })
+    const { wrapper } = mountIn('zh-CN', CaseDrawer, { props: { caseId: 'c-1' } })
+    await settle()
+    await wrapper.get('[data-action="call_back"]').trigger('click')
+    await wrapper.get('input[name="data.satisfaction"][value="5"]').setValue(true)
+    await wrapper.get('[data-testid="action-form"]').trigger('submit')
+    await settle()
+
+    expect(JSON.parse(callsTo(actionUrl('c-1', 'call_back'))[0]!.body)).toEqual({
+      expected_version: 7,
+      data: { satisfaction: 5 },
+    })
+    expect(wrapper.get('[data-testid="case-satisfaction"]').text()).toBe('非常满意')
+  })
+
+  it('reloads the case when someone else moved it first', async () => {
+    await signInAs(OPERATOR)
+    let reads = 0
+    stubNetwork({
+      [caseUrl('c-1')]: () => {
+        reads += 1
+        return jsonResponse(
+          reads === 1
+            ? caseBody({ actions: ['register', 'reject'] })
+            : caseBody({ status: 'registered', status_name_zh: '待派遣', actions: ['dispatch'] }),
+        )
+      },
+      [actionUrl('c-1', 'reject')]: () =>
+        problem(409, { title: '当前状态不允许此操作', code: 'action_not_allowed', allowed_actions: ['dispatch'] }),
+    })
+    const { wrapper } = mountIn('zh-CN', CaseDrawer, { props: { caseId: 'c-1' } })
+    await settle()
+    await wrapper.get('[data-action="reject"]').trigger('click')
+    await wrapper.get('textarea[name="comment"]').setValue('重复')
+    await wrapper.get('[data-testid="action-form"]').trigger('submit')
+    await settle()
+
+    expect(wrapper.get('[data-testid="action-error"]').text()).toBe('当前状态不允许此操作')
+    expect(wrapper.get('[data-testid="case-status"]').text()).toBe('待派遣')
+    expect(wrapper.findAll('[data-action]').map((button) => button.text())).toEqual(['派遣'])
+  })
+})
