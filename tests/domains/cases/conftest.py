@@ -3,6 +3,9 @@ test district, and people in the roles of the loop, all in the test's transactio
 
 from __future__ import annotations
 
+import io
+import struct
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -38,6 +41,42 @@ class Desk:
 
     def headers(self, who: str) -> dict[str, str]:
         return {"Authorization": f"Bearer {self.tokens[who]}"}
+
+    def photo(self, kind: str = "photo_after", *, seed: int = 0) -> dict[str, str]:
+        """A real PNG put in the file store, as an attachment naming it."""
+        return {"kind": kind, "sha256": store(self.runtime, png(seed), "photo.png")}
+
+
+def png(seed: int = 0) -> bytes:
+    """A tiny valid PNG whose one pixel differs with ``seed``."""
+    raw = b"\x00" + bytes([seed % 256, 0, 0])
+
+    def chunk(tag: bytes, data: bytes) -> bytes:
+        body = tag + data
+        return struct.pack(">I", len(data)) + body + struct.pack(">I", zlib.crc32(body))
+
+    header = struct.pack(">IIBBBBB", 1, 1, 8, 2, 0, 0, 0)
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", header)
+        + chunk(b"IDAT", zlib.compress(raw))
+        + chunk(b"IEND", b"")
+    )
+
+
+def store(runtime: Runtime, content: bytes, filename: str) -> str:
+    """Put ``content`` in the file store as an upload would; its SHA-256."""
+    from cityos.kernel.files import put, storage_from_settings
+
+    with runtime.unit_of_work() as session:
+        row = put(
+            session,
+            storage_from_settings(runtime.settings),
+            stream=io.BytesIO(content),
+            filename=filename,
+            max_bytes=runtime.settings.max_upload_bytes,
+        )
+        return row.sha256
 
 
 def _catalogue(session: Session) -> None:

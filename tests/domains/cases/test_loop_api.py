@@ -52,7 +52,7 @@ def test_a_citizen_report_goes_round_the_loop_to_the_rating(client: TestClient, 
     missing = _act(client, desk, "water", case, "resolve")
     assert missing.status_code == 422
     assert missing.json()["errors"][0]["field"] == "attachments.photo_after"
-    resolved = _act(client, desk, "water", case, "resolve", attachments=[{"kind": "photo_after"}])
+    resolved = _act(client, desk, "water", case, "resolve", attachments=[desk.photo()])
     assert resolved.status_code == 200
     assert _act(client, desk, "inspector", case, "verify_pass").status_code == 200
     bad = _act(client, desk, "operator", case, "call_back", data={"satisfaction": 9})
@@ -101,7 +101,7 @@ def test_a_unit_sees_its_cases_and_the_inspector_sees_what_waits_in_the_grid(
     assert client.get(f"{API}/{case['id']}", headers=desk.headers("water")).status_code == 200
     assert client.get(f"{API}/{case['id']}", headers=desk.headers("urban")).status_code == 404
     _act(client, desk, "water", case, "sign")
-    _act(client, desk, "water", case, "resolve", attachments=[{"kind": "photo_after"}])
+    _act(client, desk, "water", case, "resolve", attachments=[desk.photo()])
     seen = client.get(f"{API}/{case['id']}", headers=desk.headers("inspector"))
     assert seen.status_code == 200
     assert seen.json()["actions"] == ["verify_pass", "verify_fail"]
@@ -164,10 +164,10 @@ def test_evaluation_marks_follow_each_step(client: TestClient, desk: Desk) -> No
     assert returned.status_code == 200, returned.text
     _act(client, desk, "dispatcher", case, "dispatch", data={"department": "cs-water"})
     _act(client, desk, "water", case, "sign")
-    _act(client, desk, "water", case, "resolve", attachments=[{"kind": "photo_after"}])
+    _act(client, desk, "water", case, "resolve", attachments=[desk.photo()])
     failed = _act(client, desk, "inspector", case, "verify_fail", data={"reason": "仍有缺失"})
     assert failed.status_code == 200, failed.text
-    _act(client, desk, "water", case, "resolve", attachments=[{"kind": "photo_after"}])
+    _act(client, desk, "water", case, "resolve", attachments=[desk.photo()])
     _act(client, desk, "inspector", case, "verify_pass")
     _act(client, desk, "operator", case, "call_back", data={"satisfaction": 4})
     with desk.runtime.unit_of_work() as session:
@@ -195,7 +195,7 @@ def _to_callback(client: TestClient, desk: Desk, case: dict[str, Any]) -> None:
     _act(client, desk, "dispatcher", case, "register", data={"category": "0101"})
     _act(client, desk, "dispatcher", case, "dispatch")
     _act(client, desk, "water", case, "sign")
-    _act(client, desk, "water", case, "resolve", attachments=[{"kind": "photo_after"}])
+    _act(client, desk, "water", case, "resolve", attachments=[desk.photo()])
     _act(client, desk, "inspector", case, "verify_pass")
 
 
@@ -207,7 +207,7 @@ def test_a_dissatisfied_reporter_reopens_the_case_once(client: TestClient, desk:
     assert first.json()["status"] == "handling"
     assert first.json()["history"][-1]["action"] == "reopen"
     # Back with the handler who resolved it.
-    again = _act(client, desk, "water", case, "resolve", attachments=[{"kind": "photo_after"}])
+    again = _act(client, desk, "water", case, "resolve", attachments=[desk.photo()])
     assert again.status_code == 200, again.text
     _act(client, desk, "inspector", case, "verify_pass")
     second = _act(client, desk, "operator", case, "call_back", data={"satisfaction": 1})
@@ -288,3 +288,24 @@ def test_registering_with_the_version_seen_works(client: TestClient, desk: Desk)
     )
     assert answer.status_code == 200, answer.text
     assert answer.json()["version"] == case["version"] + 1
+
+
+def test_evidence_must_be_an_uploaded_image(client: TestClient, desk: Desk) -> None:
+    from tests.domains.cases.conftest import store
+
+    case = _report(client, desk, attachments=[desk.photo("photo", seed=1)])
+    assert case["history"][0]["action"] == "start"
+    _act(client, desk, "dispatcher", case, "register", data={"category": "0101"})
+    _act(client, desk, "dispatcher", case, "dispatch")
+    _act(client, desk, "water", case, "sign")
+    text = store(desk.runtime, "处置完毕，见附件".encode(), "note.txt")
+    for attachment, field in (
+        ({"kind": "photo_after", "sha256": "0" * 64}, "attachments[0].sha256"),
+        ({"kind": "photo_after", "sha256": text}, "attachments[0].sha256"),
+        ({"sha256": text}, "attachments[0].kind"),
+    ):
+        refused = _act(client, desk, "water", case, "resolve", attachments=[attachment])
+        assert refused.status_code == 422, refused.text
+        assert refused.json()["errors"][0]["field"] == field
+    done = _act(client, desk, "water", case, "resolve", attachments=[desk.photo()])
+    assert done.status_code == 200, done.text

@@ -7,6 +7,7 @@ from pathlib import Path
 
 from cityos.domains.cases.api import PERMISSIONS
 from cityos.domains.cases.api import router as api_router
+from cityos.domains.cases.cli import cli
 from cityos.domains.cases.evaluation import evaluation_section
 from cityos.domains.cases.evaluation_api import PERMISSIONS as EVALUATION_PERMISSIONS
 from cityos.domains.cases.evaluation_api import router as evaluation_router
@@ -24,6 +25,8 @@ module = Module(
     root_routers=(open311_router,),
     permissions={**PERMISSIONS, **EVALUATION_PERMISSIONS},
     event_handlers=(("workflow.transitioned", follow_workflow),),
+    cli=cli,
+    cli_name="cases",
 )
 
 __all__ = ["module"]

@@ -46,6 +46,11 @@ class CaseIn(BaseModel):
     reporter_name: str | None = Field(default=None, max_length=50)
     reporter_phone: str | None = Field(default=None, max_length=20)
     source_ref: str | None = Field(default=None, max_length=100)
+    attachments: list[dict[str, Any]] = Field(
+        default_factory=list,
+        max_length=9,
+        description="[{kind: photo_before|photo, sha256}] of files uploaded to /api/v1/files",
+    )
 
 
 class ActionIn(BaseModel):
@@ -217,6 +222,7 @@ def report(
         reporter_name=None if citizen else body.reporter_name,
         reporter_phone=None if citizen else body.reporter_phone,
         source_ref=body.source_ref,
+        attachments=tuple(body.attachments),
     )
     case = create_case(session, actor=actor, intake=intake)
     return _out(session, actor, case, detail=True)

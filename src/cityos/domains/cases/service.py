@@ -9,6 +9,7 @@ through ``act`` here, which keeps the two in step in the same transaction.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -57,6 +58,48 @@ class Intake:
     reporter_phone: str | None = None
     source_ref: str | None = None
     synthetic: bool = False
+    attachments: tuple[dict[str, Any], ...] = ()
+
+
+PHOTO_KINDS = frozenset({"photo", "photo_before", "photo_after"})
+
+
+def checked_attachments(
+    session: Session, attachments: Sequence[Mapping[str, Any]], *, field: str = "attachments"
+) -> list[dict[str, Any]]:
+    """Attachments as stored: each names its kind and a file already uploaded to the file
+    store (``POST /api/v1/files``) by its SHA-256; a photo must be an image."""
+    from cityos.kernel.files.models import StoredFile
+
+    kept: list[dict[str, Any]] = []
+    errors: list[dict[str, str]] = []
+    for index, item in enumerate(attachments):
+        where = f"{field}[{index}]"
+        kind, sha256 = item.get("kind"), item.get("sha256")
+        row = session.get(StoredFile, str(sha256).lower()) if isinstance(sha256, str) else None
+        if not isinstance(kind, str) or not kind:
+            errors.append({"field": f"{where}.kind", "message": "required", "type": "missing"})
+        elif row is None:
+            errors.append(
+                {"field": f"{where}.sha256", "message": "no such uploaded file", "type": "file"}
+            )
+        elif kind in PHOTO_KINDS and not row.content_type.startswith("image/"):
+            errors.append({"field": f"{where}.sha256", "message": "not an image", "type": "image"})
+        else:
+            kept.append(
+                {
+                    "kind": kind,
+                    "sha256": row.sha256,
+                    "content_type": row.content_type,
+                    "size": row.size,
+                    "filename": row.filename,
+                }
+            )
+    if errors:
+        raise ValidationFailed(
+            "an attachment is not a stored file of the right type", errors=errors
+        )
+    return kept
 
 
 def next_number(session: Session, *, at: datetime | None = None) -> str:
@@ -171,6 +214,7 @@ def create_case(session: Session, *, actor: Actor | None, intake: Intake) -> Cas
         if existing is not None:
             # At-least-once senders (IoT, the city platform) may send twice: same case.
             return existing
+    stored = checked_attachments(session, intake.attachments)
     place = _place(session, intake)
     case = Case(
         number=next_number(session),
@@ -204,6 +248,7 @@ def create_case(session: Session, *, actor: Actor | None, intake: Intake) -> Cas
         assignment=Assignment(role="dispatcher"),
         parameters=_limits(category),
         data={"channel": str(intake.channel)},
+        attachments=stored,
     )
     case.workflow_instance_id = instance.id
     case.status = instance.state
@@ -284,7 +329,7 @@ def act(
         expected_version=expected_version,
         comment=comment,
         data=values,
-        attachments=attachments or [],
+        attachments=checked_attachments(session, attachments or []),
         parameters=parameters,
     )
     _follow(

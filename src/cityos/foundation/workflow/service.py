@@ -206,6 +206,7 @@ def start(
     assignment: Assignment | None = None,
     parameters: Mapping[str, Any] | None = None,
     data: Mapping[str, Any] | None = None,
+    attachments: Sequence[Mapping[str, Any]] = (),
 ) -> WorkflowInstance:
     """A new instance of the newest version of ``workflow_id``, in its start state."""
     definition = definition_of(session, workflow_id)
@@ -252,7 +253,7 @@ def start(
         actor=actor,
         comment=None,
         data=dict(data or {}),
-        attachments=[],
+        attachments=[dict(a) for a in attachments],
         at=now,
     )
     _schedule_timers(session, definition, instance)
