@@ -5,14 +5,16 @@ calls back, and the citizen sees it closed with the rating."""
 
 from __future__ import annotations
 
+import hashlib
 import re
 import struct
 import zlib
 from collections.abc import Callable
 from pathlib import Path
+from urllib.parse import urlparse
 
 import pytest
-from playwright.sync_api import BrowserContext, Page, expect
+from playwright.sync_api import BrowserContext, FilePayload, Page, Request, Response, expect
 
 from tests.e2e.browser import DESKTOP, PHONE, PageProblems, open_signed_in, sign_in
 
@@ -45,8 +47,30 @@ def _png(width: int = 4, height: int = 4) -> bytes:
     )
 
 
-def _photo(name: str) -> dict[str, object]:
+def _photo(name: str) -> FilePayload:
     return {"name": name, "mimeType": "image/png", "buffer": _png()}
+
+
+def _is_post(path_end: str) -> Callable[[Request], bool]:
+    """A POST to a path that ends in `path_end`."""
+    return lambda request: (
+        request.method == "POST" and urlparse(request.url).path.endswith(path_end)
+    )
+
+
+def _is_upload(response: Response) -> bool:
+    return _is_post("/api/v1/files")(response.request)
+
+
+def _sent_photo(upload: Response, action: Request, kind: str) -> None:
+    """The photo was stored (201, its hash) and the action named it by that hash."""
+    assert upload.status == 201, upload.text()
+    stored = upload.json()
+    assert stored["sha256"] == hashlib.sha256(_png()).hexdigest()
+    assert stored["content_type"] == "image/png"
+    body = action.post_data_json
+    assert body is not None
+    assert body["attachments"] == [{"kind": kind, "sha256": stored["sha256"]}]
 
 
 def _open_case(page: Page, desk: str, number: str) -> None:
@@ -97,7 +121,12 @@ def test_a_citizen_report_goes_round_the_loop_to_the_rating(
     form.locator('textarea[name="description"]').fill(REPORT)
     form.get_by_text("投诉", exact=True).tap()
     citizen.screenshot(path=screenshot_dir / "portal-report-form.png", full_page=True)
-    form.get_by_test_id("report-submit").tap()
+    with (
+        citizen.expect_response(_is_upload) as upload,
+        citizen.expect_request(_is_post("/api/v1/cases")) as report,
+    ):
+        form.get_by_test_id("report-submit").tap()
+    _sent_photo(upload.value, report.value, "photo")
 
     done = citizen.get_by_test_id("report-done")
     expect(done).to_be_visible()
@@ -148,7 +177,12 @@ def test_a_citizen_report_goes_round_the_loop_to_the_rating(
     )
     handler.locator('textarea[name="comment"]').fill("已抽排积水，路面恢复通行")
     handler.screenshot(path=screenshot_dir / "workbench-resolve.png")
-    _confirm(handler)
+    with (
+        handler.expect_response(_is_upload) as upload,
+        handler.expect_request(_is_post("/actions/resolve")) as resolve,
+    ):
+        _confirm(handler)
+    _sent_photo(upload.value, resolve.value, "photo_after")
     expect(handler.get_by_test_id("case-status")).to_have_text("待核查")
 
     # The Dongmen grid inspector verifies the work.

@@ -97,18 +97,21 @@ export interface CaseIntake {
   lat?: number
   reporter_name?: string
   reporter_phone?: string
+  /** `[{kind: 'photo', sha256}]`, at most MAX_REPORT_PHOTOS. */
+  attachments?: Attachment[]
 }
 
 /**
- * An attachment as the case loop records it. Until the file endpoint exists, a photo is
- * described (kind, name, size, type) but its bytes stay in the browser.
+ * Evidence on a case: a file uploaded to `/api/v1/files`, named by its SHA-256. Photo kinds
+ * (`photo`, `photo_before`, `photo_after`) must be images.
  */
 export interface Attachment {
   kind: string
-  name: string
-  size: number
-  type?: string
+  sha256: string
 }
+
+/** Photos a report may carry from the start. */
+export const MAX_REPORT_PHOTOS = 9
 
 export interface CaseActionBody {
   expected_version?: number
@@ -179,9 +182,9 @@ export function caseAction(id: string, action: string, body: CaseActionBody): Pr
   )
 }
 
-/** What the record keeps of a chosen photo while images cannot be uploaded yet. */
-export function photoAttachment(kind: string, file: File): Attachment {
-  return compact({ kind, name: file.name, size: file.size, type: file.type }) as Attachment
+/** An uploaded file as the case's evidence of `kind`. */
+export function fileAttachment(kind: string, file: { sha256: string }): Attachment {
+  return { kind, sha256: file.sha256 }
 }
 
 /** The category name in the page's language, with its code: `1505 内涝积水`. */

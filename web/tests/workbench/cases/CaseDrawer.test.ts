@@ -4,6 +4,15 @@ import { stubNetwork } from '../../auth/fixtures'
 import { jsonResponse, mountIn, settle, signInAs } from '../../helpers'
 import { actionUrl, caseBody, caseUrl, HANDLER, OPERATOR } from '../../shared/caseFixtures'
 
+const FILES = '/api/v1/files'
+const SHA = 'c'.repeat(64)
+
+async function chooseFile(wrapper: ReturnType<typeof mountIn>['wrapper'], file: File): Promise<void> {
+  const input = wrapper.get('[data-testid="photo-input"]')
+  Object.defineProperty(input.element, 'files', { value: [file], configurable: true })
+  await input.trigger('change')
+}
+
 const problem = (status: number, body: Record<string, unknown>): Response =>
   jsonResponse({ status, ...body }, { status, type: 'application/problem+json' })
 
@@ -34,6 +43,7 @@ describe('the case drawer', () => {
     await settle()
 
     expect(JSON.parse(callsTo(actionUrl('c-1', 'register'))[0]!.body)).toEqual({
+      expected_version: 1,
       data: { category: '1505' },
     })
     expect(wrapper.get('[data-testid="action-done"]').text()).toBe('已立案。')
@@ -57,7 +67,7 @@ describe('the case drawer', () => {
     expect(callsTo(actionUrl('c-1', 'reject'))).toEqual([])
   })
 
-  it('resolves with the chosen photo described as photo_after', async () => {
+  it('resolves with the after-photo uploaded first and named as photo_after', async () => {
     await signInAs(HANDLER)
     const handling = caseBody({
       status: 'handling',
@@ -65,7 +75,8 @@ describe('the case drawer', () => {
       version: 4,
       actions: ['return', 'request_extension', 'resolve'],
     })
-    const { callsTo } = stubNetwork({
+    const { calls, callsTo } = stubNetwork({
+      [FILES]: () => jsonResponse({ sha256: SHA, size: 68, content_type: 'image/png', filename: 'after.png' }, { status: 201 }),
       [caseUrl('c-1')]: () => jsonResponse(handling),
       [actionUrl('c-1', 'resolve')]: () =>
         jsonResponse(caseBody({ status: 'verifying', status_name_zh: '待核查', version: 5, actions: [] })),
@@ -86,13 +97,76 @@ describe('the case drawer', () => {
     await wrapper.get('[data-testid="action-form"]').trigger('submit')
     await settle()
 
+    const posts = calls.filter((call) => call.method === 'POST').map((call) => call.url.pathname)
+    expect(posts).toEqual([FILES, actionUrl('c-1', 'resolve')])
+    expect(callsTo(FILES)[0]!.headers.get('authorization')).toBe('Bearer access-1')
     expect(JSON.parse(callsTo(actionUrl('c-1', 'resolve'))[0]!.body)).toEqual({
       expected_version: 4,
       comment: '已抽排积水',
       data: {},
-      attachments: [{ kind: 'photo_after', name: 'after.png', size: 68, type: 'image/png' }],
+      attachments: [{ kind: 'photo_after', sha256: SHA }],
     })
     expect(wrapper.get('[data-testid="case-status"]').text()).toBe('待核查')
+  })
+
+  it('shows a refused after-photo next to the photo field and does not resolve', async () => {
+    await signInAs(HANDLER)
+    const { callsTo } = stubNetwork({
+      [FILES]: () => problem(415, { title: '不支持的文件类型', code: 'unsupported_media_type' }),
+      [caseUrl('c-1')]: () => jsonResponse(caseBody({ status: 'handling', version: 4, actions: ['resolve'] })),
+    })
+    const { wrapper } = mountIn('zh-CN', CaseDrawer, { props: { caseId: 'c-1' } })
+    await settle()
+    await wrapper.get('[data-action="resolve"]').trigger('click')
+    await chooseFile(wrapper, new File([new Uint8Array(10)], 'after.heic', { type: 'image/heic' }))
+    await wrapper.get('[data-testid="action-form"]').trigger('submit')
+    await settle()
+
+    expect(wrapper.get('[data-testid="field-error"]').text()).toBe('不支持该文件类型，请选择 JPEG、PNG 等图片')
+    expect(callsTo(actionUrl('c-1', 'resolve'))).toEqual([])
+    expect(wrapper.get('[data-testid="action-submit"]').attributes('disabled')).toBeUndefined()
+  })
+
+  it('shows the upload as busy until the store answers', async () => {
+    await signInAs(HANDLER)
+    let answer: (response: Response) => void = () => undefined
+    stubNetwork({
+      [FILES]: () => new Promise<Response>((resolve) => (answer = resolve)),
+      [caseUrl('c-1')]: () => jsonResponse(caseBody({ status: 'handling', version: 4, actions: ['resolve'] })),
+      [actionUrl('c-1', 'resolve')]: () =>
+        jsonResponse(caseBody({ status: 'verifying', status_name_zh: '待核查', version: 5, actions: [] })),
+    })
+    const { wrapper } = mountIn('zh-CN', CaseDrawer, { props: { caseId: 'c-1' } })
+    await settle()
+    await wrapper.get('[data-action="resolve"]').trigger('click')
+    await chooseFile(wrapper, new File([new Uint8Array(68)], 'after.png', { type: 'image/png' }))
+    await wrapper.get('[data-testid="action-form"]').trigger('submit')
+    await settle()
+
+    expect(wrapper.get('[data-testid="photo-uploading"]').text()).toBe('正在上传照片…')
+    expect(wrapper.get('[data-testid="action-submit"]').attributes('disabled')).toBeDefined()
+
+    answer(jsonResponse({ sha256: SHA, size: 68, content_type: 'image/png', filename: 'after.png' }, { status: 201 }))
+    await settle()
+    expect(wrapper.get('[data-testid="case-status"]').text()).toBe('待核查')
+  })
+
+  it('maps the server’s word on an attachment to the photo field', async () => {
+    await signInAs(HANDLER)
+    stubNetwork({
+      [FILES]: () => jsonResponse({ sha256: SHA, size: 68, content_type: 'application/pdf', filename: 'a.pdf' }, { status: 201 }),
+      [caseUrl('c-1')]: () => jsonResponse(caseBody({ status: 'handling', version: 4, actions: ['resolve'] })),
+      [actionUrl('c-1', 'resolve')]: () =>
+        problem(422, { title: '请求参数有误', errors: [{ field: 'attachments[0].sha256', message: 'not an image' }] }),
+    })
+    const { wrapper } = mountIn('zh-CN', CaseDrawer, { props: { caseId: 'c-1' } })
+    await settle()
+    await wrapper.get('[data-action="resolve"]').trigger('click')
+    await chooseFile(wrapper, new File([new Uint8Array(68)], 'after.png', { type: 'image/png' }))
+    await wrapper.get('[data-testid="action-form"]').trigger('submit')
+    await settle()
+
+    expect(wrapper.get('[data-testid="field-error"]').text()).toBe('not an image')
   })
 
   it('asks for the extension days as a number and shows the server’s field errors', async () => {
