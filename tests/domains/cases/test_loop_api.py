@@ -293,8 +293,13 @@ def test_registering_with_the_version_seen_works(client: TestClient, desk: Desk)
 def test_evidence_must_be_an_uploaded_image(client: TestClient, desk: Desk) -> None:
     from tests.domains.cases.conftest import store
 
-    case = _report(client, desk, attachments=[desk.photo("photo", seed=1)])
-    assert case["history"][0]["action"] == "start"
+    photo = desk.photo("photo", seed=1)
+    case = _report(client, desk, attachments=[photo])
+    first = case["history"][0]
+    assert first["action"] == "start"
+    assert [(a["kind"], a["sha256"], a["content_type"]) for a in first["attachments"]] == [
+        ("photo", photo["sha256"], "image/png")
+    ]
     _act(client, desk, "dispatcher", case, "register", data={"category": "0101"})
     _act(client, desk, "dispatcher", case, "dispatch")
     _act(client, desk, "water", case, "sign")

@@ -68,6 +68,9 @@ class StepOut(BaseModel):
     actor: str
     comment: str | None
     occurred_at: datetime
+    attachments: list[dict[str, Any]] = Field(
+        default_factory=list, description="[{kind, sha256, content_type, size, filename}]"
+    )
 
 
 class CaseOut(BaseModel):
@@ -159,6 +162,7 @@ def _out(session: Session, actor: Actor, case: Case, *, detail: bool = False) ->
                 actor=e.actor,
                 comment=e.comment,
                 occurred_at=e.occurred_at,
+                attachments=[dict(a) for a in e.attachments],
             )
             for e in history(session, instance.id)
         ]
