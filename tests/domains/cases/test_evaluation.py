@@ -605,3 +605,8 @@ def test_the_api_exports_the_ranking_to_excel(
     sheet = load_workbook(io.BytesIO(answer.content))["考核排名 Ranking"]
     keys = [row[1] for row in sheet.iter_rows(min_row=3, values_only=True)]
     assert keys == [EAST, WEST, None]
+
+
+def test_a_plain_string_names_the_grouping_too(session: Session, book: Book) -> None:
+    by_text = evaluate(session, period=NOVEMBER, by="department")  # type: ignore[arg-type]
+    assert set(_rows(by_text)) == {"ev-water", "ev-urban", None}

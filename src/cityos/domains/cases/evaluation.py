@@ -455,6 +455,7 @@ def evaluate(
     ``actor`` narrows the cases to those their ``cases.evaluate`` grants reach (by region,
     and unit where a grant names one); ``weights`` default to the profile's.
     """
+    by = By(by)  # a plain "department" too: the groups below compare by identity
     used = dict(weights) if weights is not None else loaded_weights(session)
     start, end = period.bounds()
     stmt = _aggregate(by).where(
