@@ -206,12 +206,21 @@ def demo(host: HostOption = None, port: PortOption = None) -> None:
         except profiles.ProfileInvalid as exc:
             _print_issues(exc.issues)
             raise typer.Exit(1) from None
+        from cityos.domains.cases.cli import demo_history
+
+        cases, generated = _with_spinner(
+            "generating synthetic case history…", lambda: demo_history(runtime)
+        )
         host = host or settings.host
         port = port or settings.port
         base = f"http://{host}:{port}"
         console.rule("[bold]CityOS · 云上新城，智享罗湖[/bold]")
         console.print(
             f"profile {result.profile}: {'loaded' if result.changed else 'already loaded'}"
+        )
+        console.print(
+            f"synthetic case history: {cases:,} cases "
+            f"(synthetic, {'generated' if generated else 'already there'})"
         )
         pages = Table("page", "URL", box=None)
         for label, path in (
