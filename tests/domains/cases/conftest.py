@@ -139,7 +139,7 @@ def desk(runtime: Runtime, client: TestClient, registry: Registry) -> Desk:
             session.flush()
             units[code] = unit.id
         _catalogue(session)
-        case_perms = ["cases.create", "cases.read", "cases.act", *STAFF]
+        case_perms = ["cases.create", "cases.read", "cases.act", "cases.reveal", *STAFF]
         users = {
             "operator": create_user(
                 session, "cs-op", Assign("hotline-operator", Scope.DISTRICT, case_perms)

@@ -314,3 +314,46 @@ def test_evidence_must_be_an_uploaded_image(client: TestClient, desk: Desk) -> N
         assert refused.json()["errors"][0]["field"] == field
     done = _act(client, desk, "water", case, "resolve", attachments=[desk.photo()])
     assert done.status_code == 200, done.text
+
+
+def test_revealing_the_callers_phone_is_recorded_with_its_purpose(
+    client: TestClient, desk: Desk
+) -> None:
+    from sqlalchemy import select
+
+    from cityos.foundation.audit import AuditRecord
+
+    created = client.post(
+        API,
+        json={
+            "channel": "hotline",
+            "description": "占道摆摊",
+            "reporter_name": "王小明",
+            "reporter_phone": "13812345678",
+        },
+        headers=desk.headers("operator"),
+    ).json()
+    assert created["reporter_phone"] == "138****5678"
+    url = f"{API}/{created['id']}/reveal"
+    assert (
+        client.post(
+            url, json={"field": "reporter_phone"}, headers=desk.headers("operator")
+        ).status_code
+        == 422
+    )
+    shown = client.post(
+        url,
+        json={"field": "reporter_phone", "purpose": "回访核实"},
+        headers=desk.headers("operator"),
+    )
+    assert shown.status_code == 200, shown.text
+    assert shown.json()["value"] == "13812345678"
+    with desk.runtime.unit_of_work() as session:
+        trail = session.scalars(
+            select(AuditRecord)
+            .where(AuditRecord.target_id == created["id"])
+            .order_by(AuditRecord.seq)
+        ).all()
+    assert [r.action for r in trail] == ["case.create", "pii.reveal"]
+    assert trail[-1].purpose == "回访核实"
+    assert "13812345678" not in str([r.details for r in trail])

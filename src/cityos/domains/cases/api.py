@@ -4,18 +4,19 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, Query, status
+from fastapi import APIRouter, Depends, Query, Request, status
 from pydantic import AwareDatetime, BaseModel, Field
 from sqlalchemy import Select, or_, select
 from sqlalchemy.orm import Session
 
 from cityos.domains.cases.models import Case, CaseCategory, Channel, RequestType
 from cityos.domains.cases.service import Intake, act, create_case
+from cityos.foundation.audit import record
 from cityos.foundation.identity.authz import Actor, require, scoped
 from cityos.foundation.identity.models import Department, UserKind
-from cityos.foundation.privacy import mask
+from cityos.foundation.privacy import PiiKind, mask, reveal
 from cityos.foundation.workflow import WorkflowInstance, available_actions, definition_of, history
 from cityos.foundation.workflow.inbox import Colour, colour, waiting_for
 from cityos.kernel.errors import NotFound, PermissionDenied
@@ -28,7 +29,22 @@ PERMISSIONS: dict[str, dict[str, str]] = {
     "cases.create": {"zh": "登记事件", "en": "Report or take in cases"},
     "cases.read": {"zh": "查看事件", "en": "Read cases"},
     "cases.act": {"zh": "办理事件", "en": "Act on cases"},
+    "cases.reveal": {
+        "zh": "查看报告人完整联系方式（留痕）",
+        "en": "Reveal a reporter's contact details (audited)",
+    },
 }
+
+
+class RevealIn(BaseModel):
+    field: Literal["reporter_phone", "reporter_name"]
+    purpose: str = Field(min_length=2, max_length=200, description="why, recorded in the audit")
+
+
+class RevealOut(BaseModel):
+    field: str
+    value: str | None
+
 
 # Channels a person may use for themselves; staff may also record others'.
 _CITIZEN_CHANNELS = {Channel.PORTAL}
@@ -325,6 +341,50 @@ def read_case(
 ) -> CaseOut:
     """One case with its history and the actions you may take."""
     return _out(session, actor, _visible(session, actor, case_id), detail=True)
+
+
+@router.post("/{case_id}/reveal", response_model=RevealOut)
+def reveal_reporter(
+    case_id: uuid.UUID,
+    body: RevealIn,
+    request: Request,
+    session: DbSession,
+    actor: Annotated[Actor, Depends(require("cases.reveal"))],
+) -> RevealOut:
+    """A reporter's name or phone in full, for calling them back: recorded in the audit
+    trail with who asked and why before it is shown."""
+    case = _visible(session, actor, case_id)
+    value = getattr(case, body.field)
+    if value is None:
+        return RevealOut(field=body.field, value=None)
+
+    def record_reveal(
+        *, actor: str, kind: PiiKind, field: str, record_id: str, purpose: str
+    ) -> None:
+        record(
+            session,
+            actor=actor,
+            action="pii.reveal",
+            target_type="case",
+            target_id=record_id,
+            outcome="success",
+            details={"field": field, "kind": str(kind)},
+            purpose=purpose,
+            ip=request.client.host if request.client else None,
+            request_id=getattr(request.state, "request_id", None),
+        )
+
+    kind = PiiKind.MOBILE if body.field == "reporter_phone" else PiiKind.NAME
+    shown = reveal(
+        value,
+        kind,
+        actor=actor.username,
+        field=body.field,
+        record_id=str(case.id),
+        purpose=body.purpose,
+        on_reveal=record_reveal,
+    )
+    return RevealOut(field=body.field, value=shown)
 
 
 @router.post("/{case_id}/actions/{action}", response_model=CaseOut)

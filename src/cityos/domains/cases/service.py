@@ -255,7 +255,25 @@ def create_case(session: Session, *, actor: Actor | None, intake: Intake) -> Cas
     case.due_at = instance.due_at
     session.flush()
     emit(session, type="case.created", key=str(case.id), payload=_payload(case))
+    _audit(session, actor, case, "case.create", {"channel": str(case.channel)})
     return case
+
+
+def _audit(
+    session: Session, actor: Actor | None, case: Case, action: str, details: dict[str, Any]
+) -> None:
+    """Every change to a case in the audit trail (ids and codes only, never the reporter)."""
+    from cityos.foundation.audit import record
+
+    record(
+        session,
+        actor=actor.username if actor else f"channel:{case.channel}",
+        action=action,
+        target_type="case",
+        target_id=str(case.id),
+        outcome="success",
+        details={"number": case.number, "status": case.status, **details},
+    )
 
 
 def _payload(case: Case) -> dict[str, Any]:
@@ -341,6 +359,7 @@ def act(
         on_time=due_before is None or utcnow() <= due_before,
     )
     emit(session, type=f"case.{action}", key=str(case.id), payload=_payload(case))
+    _audit(session, actor, case, f"case.{action}", {"category": case.category_code})
     return case
 
 
