@@ -7,6 +7,7 @@ export const WORKBENCH_ROUTES = [
   'cases',
   'catalogue',
   ...CASE_DESKS,
+  'evaluation',
   'users',
   'departments',
   'roles',
@@ -16,6 +17,17 @@ export type WorkbenchRoute = (typeof WORKBENCH_ROUTES)[number]
 
 /** The sections everyone signed in sees. */
 export const WORK_ROUTES = ['inbox', 'geo', 'cases', 'catalogue'] as const satisfies readonly WorkbenchRoute[]
+
+/** The analysis sections, each shown to holders of its permission. */
+export const ANALYSIS_PERMISSION = {
+  evaluation: 'cases.evaluate',
+} as const satisfies Partial<Record<WorkbenchRoute, string>>
+export type AnalysisRoute = keyof typeof ANALYSIS_PERMISSION
+export const ANALYSIS_ROUTES = Object.keys(ANALYSIS_PERMISSION) as AnalysisRoute[]
+
+export function isAnalysisRoute(route: WorkbenchRoute): route is AnalysisRoute {
+  return route in ANALYSIS_PERMISSION
+}
 
 /** The administration sections, each shown to holders of its read permission. */
 export const ADMIN_PERMISSION = {

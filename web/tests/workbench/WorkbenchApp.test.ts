@@ -183,6 +183,49 @@ describe('workbench shell', () => {
     expect(wrapper.get('[data-testid="forbidden"]').text()).toBe('您没有访问此页面的权限。')
   })
 
+  it('shows 考核评价 under 统计分析 to holders of cases.evaluate only', async () => {
+    await signInAs(
+      meBody({
+        username: 'leader',
+        display_name: '区领导（演示）',
+        roles: [],
+        permissions: ['identity.profile.read', 'cases.read', 'cases.evaluate'],
+      }),
+    )
+    stubFetch((url) =>
+      url.startsWith('/api/v1/cases/evaluation')
+        ? jsonResponse({
+            period: { text: '2026-12', first: '2026-12-01', last: '2026-12-31' },
+            by: 'department',
+            include_synthetic: true,
+            weights: {},
+            rows: [],
+            total: { key: null, name_zh: '合计', name_en: 'Total', rank: null, composite: null, counts: {}, rates: {} },
+            synthetic_cases: 0,
+          })
+        : jsonResponse(metaBody()),
+    )
+    const { wrapper } = mountIn('zh-CN', WorkbenchApp)
+    await settle()
+    expect(wrapper.get('[data-testid="nav-analysis"]').text()).toBe('统计分析')
+    expect(wrapper.get('[data-nav="evaluation"]').text()).toBe('考核评价')
+    await go('#/evaluation')
+    await settle()
+    expect(wrapper.get('h1').text()).toBe('考核评价')
+    // The page is loaded on demand: wait for its chunk.
+    await vi.waitFor(() => expect(wrapper.find('[data-testid="evaluation-empty"]').exists()).toBe(true))
+    expect(wrapper.get('[data-testid="evaluation-empty"]').text()).toBe('该时段内没有案件。')
+  })
+
+  it('keeps 考核评价 from those without cases.evaluate', async () => {
+    stubFetch(() => jsonResponse(metaBody()))
+    const { wrapper } = mountIn('zh-CN', WorkbenchApp)
+    await settle()
+    expect(wrapper.find('[data-testid="nav-analysis"]').exists()).toBe(false)
+    await go('#/evaluation')
+    expect(wrapper.get('[data-testid="forbidden"]').text()).toBe('您没有访问此页面的权限。')
+  })
+
   it('shows no administration while /identity/me is unknown, and the ID token’s name', async () => {
     await signInAs(null)
     stubFetch(() => jsonResponse(metaBody()))
