@@ -235,6 +235,36 @@ def reaches(
     return grant.scope is Scope.OWN and owner_id is not None and owner_id == actor.user_id
 
 
+def reach_clause(
+    actor: Actor,
+    *,
+    region_column: Column,
+    department_column: Column | None = None,
+    owner_column: Column | None = None,
+    permission: str | None = None,
+    department_optional: bool = False,
+) -> ColumnElement[bool] | None:
+    """What ``actor`` reaches, as one WHERE clause; ``None`` when a district grant reaches
+    everything (so callers add no condition at all). ``scoped`` explains the rules."""
+    clauses: list[ColumnElement[bool]] = []
+    for grant in actor.grants:
+        if permission is not None and permission not in grant.permissions:
+            continue
+        if grant.scope is Scope.DISTRICT:
+            return None
+        clause = grant_clause(
+            grant,
+            actor,
+            region_column=region_column,
+            department_column=department_column,
+            owner_column=owner_column,
+            department_optional=department_optional,
+        )
+        if clause is not None:
+            clauses.append(clause)
+    return or_(*clauses) if clauses else false()
+
+
 def scoped(
     stmt: Select[T],
     actor: Actor,
@@ -254,22 +284,15 @@ def scoped(
     ``owner_column`` is the actor. Nothing reached means no rows. With
     ``department_optional``, rows that name no department are reached by region alone.
     """
-    grants = [g for g in actor.grants if permission is None or permission in g.permissions]
-    clauses: list[ColumnElement[bool]] = []
-    for grant in grants:
-        if grant.scope is Scope.DISTRICT:
-            return stmt
-        clause = grant_clause(
-            grant,
-            actor,
-            region_column=region_column,
-            department_column=department_column,
-            owner_column=owner_column,
-            department_optional=department_optional,
-        )
-        if clause is not None:
-            clauses.append(clause)
-    return stmt.where(or_(*clauses) if clauses else false())
+    reach = reach_clause(
+        actor,
+        region_column=region_column,
+        department_column=department_column,
+        owner_column=owner_column,
+        permission=permission,
+        department_optional=department_optional,
+    )
+    return stmt if reach is None else stmt.where(reach)
 
 
 __all__ = [
@@ -281,6 +304,7 @@ __all__ = [
     "grant_clause",
     "load_actor",
     "public",
+    "reach_clause",
     "reaches",
     "require",
     "route_permission",
