@@ -108,7 +108,9 @@ def _load_district(session: Session, context: ProfileContext, documents: list[An
         "name_en": document.name.en,
         "timezone": document.timezone,
         "profile": context.name,
-        "settings": settings,
+        # Other sections keep their own settings on the district row (evaluation weights):
+        # replace only the keys this file owns.
+        "settings": {**(district.settings if district else {}), **settings},
     }
     if district is None:
         session.add(District(code=document.code, **values))
