@@ -43,7 +43,6 @@ from functools import cache
 from itertools import accumulate
 from typing import Any, cast
 
-import chinese_calendar
 from sqlalchemy import Table, delete, func, insert, select, update
 from sqlalchemy.orm import Session
 
@@ -63,7 +62,7 @@ from cityos.foundation.identity.models import Department, Scope, UserKind
 from cityos.foundation.workflow import Assignment, WorkflowEvent, WorkflowInstance
 from cityos.foundation.workflow import start as workflow_start
 from cityos.foundation.workflow.definition import Duration
-from cityos.kernel.calendar import WorkingCalendar
+from cityos.kernel.calendar import WorkingCalendar, holiday_name
 from cityos.kernel.clock import utcnow
 from cityos.kernel.ids import new_id
 from cityos.kernel.system import district_calendar
@@ -400,17 +399,9 @@ def _unit(world: _World, code: str | None) -> _Unit:
 # --- a day ---------------------------------------------------------------------------------
 
 
-def _holiday(day: date) -> str | None:
-    try:
-        is_holiday, name = chinese_calendar.get_holiday_detail(day)
-    except NotImplementedError:
-        return None
-    return str(name) if is_holiday and name else None
-
-
 def _volume(day: date, per_day: int, storm: bool, rng: random.Random) -> int:
     factor = MONTH_VOLUME[day.month - 1]
-    holiday = _holiday(day)
+    holiday = holiday_name(day)
     if holiday == "Spring Festival":
         factor *= SPRING_FESTIVAL_VOLUME
     elif holiday is not None:

@@ -23,6 +23,7 @@ from cityos.kernel.calendar.workdays import (
     OfficeHours,
     WorkingCalendar,
     coverage_message,
+    holiday_name,
 )
 from cityos.kernel.registry import Module
 
@@ -40,6 +41,7 @@ __all__ = [
     "WorkingCalendar",
     "coverage_message",
     "coverage_warnings",
+    "holiday_name",
     "load_calendar",
     "module",
     "set_days",

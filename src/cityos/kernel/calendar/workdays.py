@@ -65,6 +65,15 @@ def _package_knows(year: int) -> bool:
     return True
 
 
+def holiday_name(day: date) -> str | None:
+    """The package's English name of the statutory holiday on ``day`` ("Spring Festival"),
+    or None: a working day, a plain weekend, or a year the package does not know."""
+    if not _package_knows(day.year):
+        return None
+    is_holiday, name = chinese_calendar.get_holiday_detail(day)
+    return str(name) if is_holiday and name else None
+
+
 def _check_office_hours(office_hours: OfficeHours) -> tuple[tuple[time, time], ...]:
     periods = tuple(sorted(office_hours))
     if not periods:
