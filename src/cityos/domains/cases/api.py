@@ -17,7 +17,13 @@ from cityos.foundation.audit import record
 from cityos.foundation.identity.authz import Actor, reach_clause, require
 from cityos.foundation.identity.models import Department, UserKind
 from cityos.foundation.privacy import PiiKind, mask, reveal
-from cityos.foundation.workflow import WorkflowInstance, available_actions, definition_of, history
+from cityos.foundation.workflow import (
+    WorkflowDef,
+    WorkflowInstance,
+    available_actions,
+    definition_of,
+    history,
+)
 from cityos.foundation.workflow.inbox import Colour, colour, waiting_for
 from cityos.kernel.errors import NotFound, PermissionDenied
 from cityos.kernel.http import DbSession
@@ -163,7 +169,27 @@ def _visible(session: Session, actor: Actor, case_id: uuid.UUID) -> Case:
     return found
 
 
-def _out(session: Session, actor: Actor, case: Case, *, detail: bool = False) -> CaseOut:
+def _warm(session: Session, cases: list[Case]) -> None:
+    """Load a page's instances, categories and units in three queries: ``session.get``
+    below then finds them in the session instead of asking once per case."""
+    for model, key, values in (
+        (WorkflowInstance, WorkflowInstance.id, {c.workflow_instance_id for c in cases}),
+        (CaseCategory, CaseCategory.code, {c.category_code for c in cases}),
+        (Department, Department.id, {c.lead_department_id for c in cases}),
+    ):
+        wanted = [v for v in values if v is not None]
+        if wanted:
+            session.scalars(select(model).where(key.in_(wanted))).all()
+
+
+def _out(
+    session: Session,
+    actor: Actor,
+    case: Case,
+    *,
+    detail: bool = False,
+    definitions: dict[tuple[str, int], WorkflowDef] | None = None,
+) -> CaseOut:
     instance = (
         session.get(WorkflowInstance, case.workflow_instance_id)
         if case.workflow_instance_id
@@ -172,7 +198,11 @@ def _out(session: Session, actor: Actor, case: Case, *, detail: bool = False) ->
     state_zh = state_en = case.status
     actions: list[str] = []
     if instance is not None:
-        definition = definition_of(session, instance.workflow_id, instance.version)
+        which = (instance.workflow_id, instance.version)
+        known = definitions if definitions is not None else {}
+        if which not in known:
+            known[which] = definition_of(session, *which)
+        definition = known[which]
         named = definition.states[instance.state].name
         if named is not None:
             state_zh, state_en = named.zh, named.en
@@ -340,8 +370,11 @@ def list_cases(
         cursor=page.cursor,
         limit=page.limit,
     )
+    _warm(session, found.items)
+    definitions: dict[tuple[str, int], WorkflowDef] = {}
     return PageOut(
-        items=[_out(session, actor, c) for c in found.items], next_cursor=found.next_cursor
+        items=[_out(session, actor, c, definitions=definitions) for c in found.items],
+        next_cursor=found.next_cursor,
     )
 
 
