@@ -346,3 +346,15 @@ def test_without_a_token_every_workflow_route_answers_401(client: TestClient) ->
         answer = client.request(method, f"{API}{path}", json=body)
         assert answer.status_code == 401, (method, path)
         assert answer.headers["content-type"] == "application/problem+json"
+
+
+def test_a_refusal_is_titled_in_chinese_first(client: TestClient, trial: Trial) -> None:
+    task = trial.start()
+    answer = post_action(client, trial.headers["clerk"], task, "finish")
+    assert answer.json()["title"] == "当前环节不能办理此操作"
+    english = client.post(
+        f"{API}/instances/{task}/actions/finish",
+        json={},
+        headers={**trial.headers["clerk"], "Accept-Language": "en"},
+    )
+    assert english.json()["title"] == "This action cannot be taken at this step"

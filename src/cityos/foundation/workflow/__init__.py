@@ -34,6 +34,26 @@ module = Module(
     profile_sections=(workflows_section,),
     jobs={TIMER_JOB: run_timer},
     permissions=PERMISSIONS,
+    # Titles of the engine's refusals, in the caller's language (the detail says which).
+    messages={
+        "action_not_allowed": {
+            "zh-CN": "当前环节不能办理此操作",
+            "en": "This action cannot be taken at this step",
+        },
+        "action_forbidden": {"zh-CN": "您无权办理此操作", "en": "You may not take this action"},
+        "stale_version": {
+            "zh-CN": "该事项已被他人办理，请刷新后重试",
+            "en": "Someone acted on this item since you opened it; reload it",
+        },
+        "concurrent_action": {
+            "zh-CN": "该事项正被他人同时办理，请刷新后重试",
+            "en": "Someone acted on this item at the same moment; reload it",
+        },
+        "workflow_version_exists": {
+            "zh-CN": "该流程版本已存在且内容不同，请使用新版本号",
+            "en": "This workflow version exists with other content; use a new version",
+        },
+    },
 )
 
 __all__ = [
