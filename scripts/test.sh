@@ -18,8 +18,10 @@ step "ruff format" "$BIN/ruff" format --check src tests bench
 step "mypy" "$BIN/mypy"
 step "web unit tests" bash -c "cd web && npm test --silent"
 
-echo "── pytest (SQLite and PostgreSQL)"
-"$BIN/python" -m pytest "$@"
+echo "── pytest (SQLite and PostgreSQL, one worker per core)"
+# Each worker makes its own SQLite and PostgreSQL databases; CITYOS_TEST_WORKERS=0 runs
+# everything in this process (for a debugger).
+"$BIN/python" -m pytest -n "${CITYOS_TEST_WORKERS:-auto}" --dist loadgroup "$@"
 code=$?
 if [[ $code -eq 5 ]]; then
   echo "pytest collected no tests: that is a failure" >&2

@@ -174,3 +174,12 @@ def client(runtime: Runtime) -> Iterator[TestClient]:
     """An HTTP client of the whole app, on the test's database transaction."""
     with TestClient(create_app(runtime=runtime)) as test_client:
         yield test_client
+
+
+@pytest.hookimpl(tryfirst=True)  # before xdist reads the groups
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Browser tests share one live server per worker; keep them on one worker (the suite
+    runs with ``--dist loadgroup``) so that only one server and one browser start."""
+    for item in items:
+        if item.get_closest_marker("e2e") is not None:
+            item.add_marker(pytest.mark.xdist_group("e2e"))

@@ -357,11 +357,19 @@ def test_text_declared_as_an_image_is_refused(session: Session, local_storage: S
     ("content", "filename", "declared", "expected"),
     [
         pytest.param(jpeg(), "a.jpg", "image/jpg", "image/jpeg", id="jpeg, legacy alias"),
-        pytest.param(b"GIF89a\x01\x00\x01\x00" + uuid.uuid4().bytes, "a.gif", None, "image/gif"),
         pytest.param(
-            b"RIFF\x24\x00\x00\x00WEBPVP8 " + uuid.uuid4().bytes * 2, "a", None, "image/webp"
+            b"GIF89a\x01\x00\x01\x00" + uuid.uuid4().bytes, "a.gif", None, "image/gif", id="gif"
         ),
-        pytest.param(pdf(), "noname", "application/pdf; name=x", "application/pdf"),
+        pytest.param(
+            b"RIFF\x24\x00\x00\x00WEBPVP8 " + uuid.uuid4().bytes * 2,
+            "a",
+            None,
+            "image/webp",
+            id="webp without a name",
+        ),
+        pytest.param(
+            pdf(), "noname", "application/pdf; name=x", "application/pdf", id="pdf with parameters"
+        ),
         pytest.param(
             zipped("[Content_Types].xml", "_rels/.rels", "word/document.xml"),
             "a.zip",
@@ -384,7 +392,11 @@ def test_text_declared_as_an_image_is_refused(session: Session, local_storage: S
             id="xlsx declared as zip",
         ),
         pytest.param(
-            zipped("a.txt", "b/c.txt"), "a.zip", "application/x-zip-compressed", "application/zip"
+            zipped("a.txt", "b/c.txt"),
+            "a.zip",
+            "application/x-zip-compressed",
+            "application/zip",
+            id="zip as Windows labels it",
         ),
         pytest.param(text("a,b\n1,2"), "data.csv", None, "text/csv", id="csv by extension"),
         pytest.param(
@@ -394,8 +406,12 @@ def test_text_declared_as_an_image_is_refused(session: Session, local_storage: S
             "text/csv",
             id="csv as Windows browsers label it",
         ),
-        pytest.param(b'{"a": "' + uuid.uuid4().hex.encode() + b'"}', "x", None, "application/json"),
-        pytest.param(text("plain"), "notes", "text/plain; charset=utf-8", "text/plain"),
+        pytest.param(
+            b'{"a": "' + uuid.uuid4().hex.encode() + b'"}', "x", None, "application/json", id="json"
+        ),
+        pytest.param(
+            text("plain"), "notes", "text/plain; charset=utf-8", "text/plain", id="plain text"
+        ),
     ],
 )
 def test_types_are_judged_from_the_bytes(
