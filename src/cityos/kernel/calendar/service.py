@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import date, datetime
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from cityos.kernel.calendar.models import CalendarDay
@@ -24,12 +24,37 @@ _SOURCE_MAX = 64
 _NAME_MAX = 100
 
 
+# Calendars already built in this process, by database, office hours and the table's
+# fingerprint. Every workflow step computes deadlines, and the table holds hundreds of rows
+# that change a few times a year; one aggregate row tells whether they did.
+_BUILT: dict[tuple[object, ...], WorkingCalendar] = {}
+_BUILT_MAX = 32
+
+
 def load_calendar(session: Session, *, office_hours: OfficeHours | None = None) -> WorkingCalendar:
     """A working calendar with every stored override day."""
-    rows = session.execute(select(CalendarDay.day, CalendarDay.kind))
-    return WorkingCalendar(
-        overrides={day: DayKind(kind) for day, kind in rows}, office_hours=office_hours
-    )
+    # Any insert or update sets updated_at to now, so it raises the newest; a deletion
+    # lowers the count; the days and the holiday count guard against a frozen clock.
+    fingerprint = session.execute(
+        select(
+            func.count(),
+            func.max(CalendarDay.updated_at),
+            func.min(CalendarDay.day),
+            func.max(CalendarDay.day),
+            func.count().filter(CalendarDay.kind == DayKind.HOLIDAY.value),
+        )
+    ).one()
+    key = (str(session.get_bind().engine.url), tuple(office_hours or ()), *fingerprint)
+    calendar = _BUILT.get(key)
+    if calendar is None:
+        rows = session.execute(select(CalendarDay.day, CalendarDay.kind))
+        calendar = WorkingCalendar(
+            overrides={day: DayKind(kind) for day, kind in rows}, office_hours=office_hours
+        )
+        if len(_BUILT) >= _BUILT_MAX:
+            _BUILT.clear()
+        _BUILT[key] = calendar
+    return calendar
 
 
 def set_days(

@@ -68,10 +68,11 @@ def schedule(
     # One INSERT … ON CONFLICT DO NOTHING, no savepoint to catch a duplicate: on PostgreSQL
     # it waits for a concurrent insert of the same key and then yields to it.
     insert = postgresql.insert if is_postgresql(session) else sqlite.insert
+    # RETURNING gives the new row in the same round trip; only a duplicate costs a read.
+    add = insert(Job).values(**values).on_conflict_do_nothing().returning(Job)
     live = select(Job).where(Job.dedupe_key == dedupe_key, Job.status.in_(LIVE_STATUSES))
     for _ in range(3):
-        session.execute(insert(Job).values(**values).on_conflict_do_nothing())
-        existing = session.scalars(live).first()
+        existing = session.scalars(add).first() or session.scalars(live).first()
         if existing is not None:
             return existing
     raise RuntimeError(f"job with dedupe key {dedupe_key!r} keeps finishing while scheduled")
