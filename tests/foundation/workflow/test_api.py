@@ -313,7 +313,7 @@ def test_the_real_case_loop_asks_for_a_reason_and_a_department(
         case = start(
             session,
             workflow_id="case",
-            subject_type="case",
+            subject_type="engine-test",  # the real definition, no case row or hooks
             subject_id=uuid.uuid4().hex,
             actor=None,
             title="东门步行街井盖缺失",

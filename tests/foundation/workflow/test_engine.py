@@ -97,7 +97,7 @@ def _case(session: Session, people: People) -> WorkflowInstance:
     return start(
         session,
         workflow_id="case",
-        subject_type="case",
+        subject_type="engine-test",  # the real definition, no case row or hooks
         subject_id=uuid.uuid4().hex,
         actor=people.operator,
         title="东门步行街井盖缺失",
@@ -274,16 +274,31 @@ def test_a_case_not_called_back_closes_itself(people: tuple[Session, People]) ->
     assert history(session, case.id)[-1].actor == "system"
 
 
-def test_timers_are_scheduled_for_the_state_entered(people: tuple[Session, People]) -> None:
+def test_a_state_entry_has_one_timer_at_a_time(people: tuple[Session, People]) -> None:
     from cityos.kernel.jobs.models import Job
 
     session, p = people
     case = _to_handling(session, p)
-    keys = set(
-        session.scalars(select(Job.dedupe_key).where(Job.dedupe_key.like(f"wf:{case.id}:%")))
+
+    def timers() -> set[str]:
+        prefix = f"wf:{case.id}:{case.state_seq}:"
+        keys = session.scalars(select(Job.dedupe_key).where(Job.dedupe_key.like(f"{prefix}%")))
+        return {str(key).removeprefix(prefix) for key in keys}
+
+    assert timers() == {"warning"}
+    warning = {"instance_id": str(case.id), "state_seq": case.state_seq, "kind": "warning"}
+    run_timer(session, warning)
+    assert timers() == {"warning", "overdue"}
+    state_seq = case.state_seq
+    act(
+        session,
+        instance_id=case.id,
+        action="resolve",
+        actor=p.handler,
+        attachments=[{"kind": "photo_after"}],
     )
-    assert f"wf:{case.id}:{case.state_seq}:warning" in keys
-    assert f"wf:{case.id}:{case.state_seq}:overdue" in keys
+    assert case.state_seq == state_seq + 1
+    assert len(timers()) == 1
 
 
 def test_a_new_version_applies_to_new_instances_only(people: tuple[Session, People]) -> None:

@@ -11,7 +11,6 @@ from cityos.domains.cases.cli import cli
 from cityos.domains.cases.evaluation import evaluation_section
 from cityos.domains.cases.evaluation_api import PERMISSIONS as EVALUATION_PERMISSIONS
 from cityos.domains.cases.evaluation_api import router as evaluation_router
-from cityos.domains.cases.events import follow_workflow
 from cityos.domains.cases.open311 import router as open311_router
 from cityos.domains.cases.profile import categories_section, routing_section
 from cityos.kernel.registry import Module
@@ -24,7 +23,6 @@ module = Module(
     routers=(evaluation_router, api_router),
     root_routers=(open311_router,),
     permissions={**PERMISSIONS, **EVALUATION_PERMISSIONS},
-    event_handlers=(("workflow.transitioned", follow_workflow),),
     cli=cli,
     cli_name="cases",
 )

@@ -25,7 +25,15 @@ from cityos.domains.cases.routing import route, suggest_category
 from cityos.foundation.identity.authz import Actor
 from cityos.foundation.identity.models import Department
 from cityos.foundation.privacy import blind_index, normalise_mobile, normalise_person_name
-from cityos.foundation.workflow import Assignment, WorkflowInstance, register_assignment_rule
+from cityos.foundation.workflow import (
+    SYSTEM_ACTOR,
+    Assignment,
+    Step,
+    SubjectHooks,
+    WorkflowInstance,
+    register_assignment_rule,
+    register_subject,
+)
 from cityos.foundation.workflow import act as workflow_act
 from cityos.foundation.workflow import start as workflow_start
 from cityos.kernel.bus import emit
@@ -37,6 +45,8 @@ WORKFLOW = "case"
 DISSATISFIED = 2
 # The operator's callback and the reporter's own rating close a case the same way.
 RATINGS = frozenset({"call_back", "rate"})
+# 督办 and 催办: a case supervised is no longer on time, whatever its steps were.
+SUPERVISION = frozenset({"supervise", "urge"})
 PREFIX = "LH"
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 OUTSIDE = "位置不在罗湖区内，转市平台处理 / outside the district: for referral"
@@ -255,19 +265,18 @@ def create_case(session: Session, *, actor: Actor | None, intake: Intake) -> Cas
     case.due_at = instance.due_at
     session.flush()
     emit(session, type="case.created", key=str(case.id), payload=_payload(case))
-    _audit(session, actor, case, "case.create", {"channel": str(case.channel)})
+    who = actor.username if actor else f"channel:{case.channel}"
+    _audit(session, who, case, "case.create", {"channel": str(case.channel)})
     return case
 
 
-def _audit(
-    session: Session, actor: Actor | None, case: Case, action: str, details: dict[str, Any]
-) -> None:
+def _audit(session: Session, who: str, case: Case, action: str, details: dict[str, Any]) -> None:
     """Every change to a case in the audit trail (ids and codes only, never the reporter)."""
     from cityos.foundation.audit import record
 
     record(
         session,
-        actor=actor.username if actor else f"channel:{case.channel}",
+        actor=who,
         action=action,
         target_type="case",
         target_id=str(case.id),
@@ -305,15 +314,38 @@ def act(
     data: dict[str, Any] | None = None,
     attachments: list[dict[str, Any]] | None = None,
 ) -> Case:
-    """Take a case-loop action; the case row follows the workflow in the same transaction."""
+    """Take a case-loop action; the case row follows the workflow in the same transaction
+    (through the ``case`` subject hooks, as it does for the inbox and timers)."""
     case = get_case(session, case_id)
     if case.workflow_instance_id is None:
         raise Conflict("this case has no running workflow", code="no_workflow")
-    values = dict(data or {})
-    instance = session.get(WorkflowInstance, case.workflow_instance_id)
-    assert instance is not None
-    parameters: dict[str, Any] = {}
-    if action == "register":
+    workflow_act(
+        session,
+        instance_id=case.workflow_instance_id,
+        action=action,
+        actor=actor,
+        expected_version=expected_version,
+        comment=comment,
+        data=data,
+        attachments=attachments or [],
+    )
+    return case
+
+
+def _case_of(session: Session, instance: WorkflowInstance) -> Case:
+    case = session.get(Case, uuid.UUID(instance.subject_id))
+    if case is None:
+        raise NotFound("no such case")
+    return case
+
+
+def _prepare_step(session: Session, instance: WorkflowInstance, step: Step) -> None:
+    """What a case adds to a step before the engine's checks: the registered category and
+    its time limits, the routed unit, the rating's consequence, the master case, and
+    attachments that name stored files."""
+    case = _case_of(session, instance)
+    values = step.data
+    if step.action == "register":
         chosen = _category(
             session,
             values.get("category") or case.category_code or case.suggested_category_code,
@@ -326,41 +358,31 @@ def act(
             )
         values["category"] = chosen.code
         case.category_code = chosen.code
-        parameters = _limits(chosen)
-    if action == "dispatch" and not values.get("department"):
+        step.parameters.update(_limits(chosen))
+    if step.action == "dispatch" and not values.get("department"):
         routed = _routed(session, case)
         if routed is not None:
             values["department"], values["assist"] = routed
-    if action in RATINGS:
+    if step.action in RATINGS:
         _satisfaction(values)
         if int(values["satisfaction"]) <= DISSATISFIED and case.reopened == 0:
             # 不满意 reopens the case once, to the unit that handled it.
-            action = "reopen"
-    if action == "merge":
+            step.action = "reopen"
+    if step.action == "merge":
         values["master"] = str(_master(session, case, values.get("master")).id)
-    due_before = instance.due_at
-    workflow_act(
-        session,
-        instance_id=instance.id,
-        action=action,
-        actor=actor,
-        expected_version=expected_version,
-        comment=comment,
-        data=values,
-        attachments=checked_attachments(session, attachments or []),
-        parameters=parameters,
-    )
-    _follow(
-        session,
-        case,
-        instance,
-        action,
-        values,
-        on_time=due_before is None or utcnow() <= due_before,
-    )
-    emit(session, type=f"case.{action}", key=str(case.id), payload=_payload(case))
-    _audit(session, actor, case, f"case.{action}", {"category": case.category_code})
-    return case
+    step.attachments = checked_attachments(session, step.attachments)
+
+
+def _follow_step(
+    session: Session, instance: WorkflowInstance, step: Step, actor: Actor | None
+) -> None:
+    """The case mirrors the step, tells the bus and the audit trail."""
+    case = _case_of(session, instance)
+    on_time = step.due_before is None or utcnow() <= step.due_before
+    _follow(session, case, instance, step.action, step.data, on_time=on_time)
+    emit(session, type=f"case.{step.action}", key=str(case.id), payload=_payload(case))
+    who = actor.username if actor else SYSTEM_ACTOR
+    _audit(session, who, case, f"case.{step.action}", {"category": case.category_code})
 
 
 def _master(session: Session, case: Case, master: object) -> Case:
@@ -445,6 +467,8 @@ def _follow(
         ]
     if action in RATINGS:
         case.satisfaction = int(values["satisfaction"])
+    if action in SUPERVISION:
+        case.supervised_count += 1
     if action == "reopen":
         case.reopened += 1
         case.rework_count += 1
@@ -493,6 +517,7 @@ def _route_rule(session: Session, instance: WorkflowInstance, data: Any) -> Assi
 
 
 register_assignment_rule("routing", _route_rule)
+register_subject("case", SubjectHooks(prepare=_prepare_step, follow=_follow_step))
 
 
 def mark_synthetic(session: Session, case_ids: list[uuid.UUID]) -> None:

@@ -13,14 +13,18 @@ from cityos.foundation.workflow.jobs import run_timer
 from cityos.foundation.workflow.models import WorkflowDefinition, WorkflowEvent, WorkflowInstance
 from cityos.foundation.workflow.profile import workflows_section
 from cityos.foundation.workflow.service import (
+    SYSTEM_ACTOR,
     TIMER_JOB,
     Assignment,
+    Step,
+    SubjectHooks,
     act,
     available_actions,
     definition_of,
     history,
     register_assignment_rule,
     register_definition,
+    register_subject,
     start,
     system_act,
 )
@@ -57,9 +61,12 @@ module = Module(
 )
 
 __all__ = [
+    "SYSTEM_ACTOR",
     "Assignment",
     "DefinitionError",
     "Duration",
+    "Step",
+    "SubjectHooks",
     "WorkflowDef",
     "WorkflowDefinition",
     "WorkflowEvent",
@@ -71,6 +78,7 @@ __all__ = [
     "module",
     "register_assignment_rule",
     "register_definition",
+    "register_subject",
     "start",
     "system_act",
 ]

@@ -1,8 +1,9 @@
 """Deadline timers: the yellow warning, the red overdue mark and timed escalations.
 
-A timer names the state entry it was set for (``state_seq``); when it fires after the
-instance has moved on, it does nothing. The job runner claims each timer once across any
-number of workers, and an escalation's action goes through the same transition as a
+A state entry has one timer at a time: it names the state entry it was set for
+(``state_seq``) and its point; when it fires it sets the next point's timer, and when it
+fires after the instance has moved on it does nothing. The job runner claims each timer
+once across any number of workers, and an escalation's action goes through the same transition as a
 person's, so a race with a person acting is one winner and one no-op.
 """
 
@@ -14,7 +15,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from cityos.foundation.workflow.models import WorkflowInstance
-from cityos.foundation.workflow.service import definition_of, note, system_act
+from cityos.foundation.workflow.service import definition_of, note, schedule_timer, system_act
 from cityos.kernel.bus import emit
 
 
@@ -59,10 +60,13 @@ def run_timer(session: Session, payload: dict[str, Any]) -> None:
                 },
             )
         if escalation.action is not None:
+            seq = instance.state_seq
             system_act(
                 session,
                 instance=instance,
                 action=escalation.action,
                 reason=f"escalation: {escalation.when}",
             )
-            return
+            if instance.state_seq != seq or instance.closed_at is not None:
+                return
+    schedule_timer(session, definition, instance, after=kind)

@@ -17,7 +17,6 @@ import uuid
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import select
@@ -57,6 +56,41 @@ class Assignment:
 # Rules a module registers for ``assign: {rule: NAME}`` (e.g. cases' routing table).
 AssignmentRule = Callable[[Session, WorkflowInstance, Mapping[str, Any]], Assignment]
 _rules: dict[str, AssignmentRule] = {}
+
+
+@dataclass
+class Step:
+    """One action on its way through ``act``: what the subject's module may reshape before
+    the checks (the action itself, e.g. a dissatisfied rating that becomes ``reopen``; its
+    data; checked attachments; parameters for the next state's limits) and read after."""
+
+    action: str
+    data: dict[str, Any]
+    attachments: list[dict[str, Any]]
+    parameters: dict[str, Any]
+    # The deadline of the state being left, as it stood before the step.
+    due_before: datetime | None
+
+
+@dataclass(frozen=True)
+class SubjectHooks:
+    """What the module owning a kind of subject does on each of its instances' steps, in
+    the step's transaction, whichever door the step came through (its own API, the inbox,
+    a bulk action or a timer): ``prepare`` before the checks, ``follow`` after the
+    transition (``actor`` is None for the system)."""
+
+    prepare: Callable[[Session, WorkflowInstance, Step], None] | None = None
+    follow: Callable[[Session, WorkflowInstance, Step, Actor | None], None] | None = None
+
+
+_subjects: dict[str, SubjectHooks] = {}
+
+
+def register_subject(subject_type: str, hooks: SubjectHooks) -> None:
+    """Declare the hooks of a subject type (one owner per type)."""
+    if _subjects.get(subject_type, hooks) is not hooks:
+        raise ValueError(f"subject type {subject_type!r} already has hooks")
+    _subjects[subject_type] = hooks
 
 
 def register_assignment_rule(name: str, rule: AssignmentRule) -> None:
@@ -99,20 +133,34 @@ def register_definition(session: Session, definition: WorkflowDef) -> WorkflowDe
     return row
 
 
-@lru_cache(maxsize=256)
-def _parse(digest: str, document_json: str) -> WorkflowDef:
-    return WorkflowDef.model_validate(json.loads(document_json))
+# A handful of definitions and versions per district: nothing to evict.
+_PARSED: dict[str, WorkflowDef] = {}
 
 
 def definition_of(session: Session, workflow_id: str, version: int | None = None) -> WorkflowDef:
-    """A loaded definition: ``version``, or the newest."""
-    stmt = select(WorkflowDefinition).where(WorkflowDefinition.workflow_id == workflow_id)
+    """A loaded definition: ``version``, or the newest.
+
+    Every transition needs its definition, so only the content hash is read each time and
+    the parsed definition is kept per hash in this process (a hash names its content).
+    """
+    stmt = select(WorkflowDefinition.version, WorkflowDefinition.content_hash).where(
+        WorkflowDefinition.workflow_id == workflow_id
+    )
     if version is not None:
         stmt = stmt.where(WorkflowDefinition.version == version)
-    row = session.scalars(stmt.order_by(WorkflowDefinition.version.desc()).limit(1)).first()
+    row = session.execute(stmt.order_by(WorkflowDefinition.version.desc()).limit(1)).first()
     if row is None:
         raise NotFound(f"no workflow {workflow_id!r}" + (f" version {version}" if version else ""))
-    return _parse(row.content_hash, json.dumps(row.document, sort_keys=True))
+    parsed = _PARSED.get(row.content_hash)
+    if parsed is None:
+        document = session.scalar(
+            select(WorkflowDefinition.document).where(
+                WorkflowDefinition.workflow_id == workflow_id,
+                WorkflowDefinition.version == row.version,
+            )
+        )
+        parsed = _PARSED[row.content_hash] = WorkflowDef.model_validate(document)
+    return parsed
 
 
 # --- deadlines ---------------------------------------------------------------------------
@@ -256,7 +304,7 @@ def start(
         attachments=[dict(a) for a in attachments],
         at=now,
     )
-    _schedule_timers(session, definition, instance)
+    schedule_timer(session, definition, instance)
     emit(
         session,
         type="workflow.started",
@@ -286,6 +334,17 @@ def act(
     instance = session.get(WorkflowInstance, instance_id)
     if instance is None:
         raise NotFound("no such workflow instance")
+    hooks = _subjects.get(instance.subject_type, SubjectHooks())
+    step = Step(
+        action=action,
+        data=dict(data or {}),
+        attachments=[dict(a) for a in attachments],
+        parameters=dict(parameters or {}),
+        due_before=instance.due_at,
+    )
+    if hooks.prepare is not None:
+        hooks.prepare(session, instance, step)
+    action = step.action
     definition = definition_of(session, instance.workflow_id, instance.version)
     spec = definition.action(action)
     allowed_here = [a.id for a in definition.actions_from(instance.state) if not a.system]
@@ -302,25 +361,27 @@ def act(
             code="action_forbidden",
             your_actions=available_actions(definition, instance, actor),
         )
-    values = dict(data or {})
-    _require(spec, comment=comment, data=values, attachments=attachments)
+    _require(spec, comment=comment, data=step.data, attachments=step.attachments)
     if expected_version is not None and expected_version != instance.row_version:
         raise Conflict(
             "someone acted on this item since you loaded it; reload it",
             code="stale_version",
             current_version=instance.row_version,
         )
-    return _transition(
+    _transition(
         session,
         definition,
         instance,
         spec,
         actor=actor,
         comment=comment,
-        data=values,
-        attachments=[dict(a) for a in attachments],
-        parameters=parameters,
+        data=step.data,
+        attachments=step.attachments,
+        parameters=step.parameters,
     )
+    if hooks.follow is not None:
+        hooks.follow(session, instance, step, actor)
+    return instance
 
 
 def system_act(
@@ -331,16 +392,21 @@ def system_act(
     spec = definition.action(action)
     if spec is None or instance.state not in spec.from_ or instance.closed_at:
         return instance
-    return _transition(
+    step = Step(action=action, data={}, attachments=[], parameters={}, due_before=instance.due_at)
+    _transition(
         session,
         definition,
         instance,
         spec,
         actor=None,
         comment=reason,
-        data={},
-        attachments=[],
+        data=step.data,
+        attachments=step.attachments,
     )
+    hooks = _subjects.get(instance.subject_type)
+    if hooks is not None and hooks.follow is not None:
+        hooks.follow(session, instance, step, None)
+    return instance
 
 
 def _require(
@@ -425,7 +491,9 @@ def _transition(
             "someone acted on this item at the same moment; reload it",
             code="concurrent_action",
         ) from exc
-    _schedule_timers(session, definition, instance)
+    if spec.to != from_state:
+        # Timers belong to a state entry: staying in the state keeps the running ones.
+        schedule_timer(session, definition, instance)
     emit(
         session,
         type="workflow.transitioned",
@@ -591,12 +659,11 @@ def _event_payload(
 # --- timers ------------------------------------------------------------------------------
 
 
-def _schedule_timers(session: Session, definition: WorkflowDef, instance: WorkflowInstance) -> None:
-    """Jobs for the current state's warning and overdue points and timed escalations; each
-    carries the state's sequence number, so a timer that outlived its state does nothing."""
-    if instance.closed_at is not None:
-        return
-    base = {"instance_id": str(instance.id), "state_seq": instance.state_seq}
+def timer_points(
+    session: Session, definition: WorkflowDef, instance: WorkflowInstance
+) -> list[tuple[str, datetime]]:
+    """The current state's timed points in the order they fall due: the warning, the
+    overdue mark and timed escalations (``after:N``, N the escalation's index)."""
     points: list[tuple[str, datetime | None]] = [
         ("warning", instance.warn_at),
         ("overdue", instance.due_at),
@@ -607,13 +674,40 @@ def _schedule_timers(session: Session, definition: WorkflowDef, instance: Workfl
         if escalation.state == instance.state and delay is not None:
             calendar = calendar or district_calendar(session)
             points.append((f"after:{index}", delay.after(instance.state_entered_at, calendar)))
-    for kind, due in points:
-        if due is None:
-            continue
+    timed = [(kind, due) for kind, due in points if due is not None]
+    return sorted(timed, key=lambda point: point[1])
+
+
+def schedule_timer(
+    session: Session,
+    definition: WorkflowDef,
+    instance: WorkflowInstance,
+    *,
+    after: str | None = None,
+) -> None:
+    """One job for the current state's next timed point (the first, or the one after the
+    point ``after`` that has just fired). It carries the state's sequence number, so a
+    timer that outlived its state does nothing; each firing sets the next one, so a state
+    entry costs one job row however many points it has."""
+    if instance.closed_at is not None:
+        return
+    points = timer_points(session, definition, instance)
+    kinds = [kind for kind, _ in points]
+    if after is None:
+        upcoming = points[:1]
+    elif after in kinds:
+        upcoming = points[kinds.index(after) + 1 :][:1]
+    else:
+        return
+    for kind, due in upcoming:
         schedule(
             session,
             name=TIMER_JOB,
-            payload={**base, "kind": kind},
+            payload={
+                "instance_id": str(instance.id),
+                "state_seq": instance.state_seq,
+                "kind": kind,
+            },
             due_at=due,
             dedupe_key=f"wf:{instance.id}:{instance.state_seq}:{kind}",
         )
