@@ -10,6 +10,7 @@ INSTALLED: tuple[str, ...] = (
     "cityos.foundation.privacy",
     "cityos.foundation.audit",
     "cityos.foundation.geo",
+    "cityos.foundation.notify",
     "cityos.foundation.workflow",
     "cityos.domains.cases",
 )

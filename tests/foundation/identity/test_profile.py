@@ -110,6 +110,7 @@ def test_loading_gives_demo_accounts_assignments_over_their_jurisdiction(
         "cases.read",
         "cases.act",
         "files.upload",
+        "notify.read",
     }
     accounts = {a.username: a.roles for a in demo_accounts(session, settings)}
     assert accounts["operator"] == ("dispatcher", "hotline-operator")
