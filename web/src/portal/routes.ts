@@ -1,5 +1,5 @@
 /** The portal's views, addressed by the URL hash (`#/services`). */
-export const PORTAL_ROUTES = ['home', 'services', 'mine', 'report', 'reports', 'applications'] as const
+export const PORTAL_ROUTES = ['home', 'services', 'mine', 'report', 'reports', 'applications', 'messages'] as const
 export type PortalRoute = (typeof PORTAL_ROUTES)[number]
 
 /** The three tabs of the bottom bar. */
@@ -14,6 +14,7 @@ export const TAB_OF: Record<PortalRoute, PortalTab> = {
   mine: 'mine',
   reports: 'mine',
   applications: 'mine',
+  messages: 'mine',
 }
 
 /** The entries on the home view; each opens a view of its own. */

@@ -42,6 +42,15 @@ export interface CaseStep {
   comment: string | null
   /** UTC, ISO 8601. */
   occurred_at: string
+  /** Evidence the step brought, as the store knows it (staff reads only). */
+  attachments?: StepAttachment[]
+}
+
+/** Evidence as a step keeps it: the attachment, with what the store sniffed of the file. */
+export interface StepAttachment extends Attachment {
+  content_type?: string
+  size?: number
+  filename?: string
 }
 
 export interface CaseOut {

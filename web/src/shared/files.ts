@@ -64,6 +64,46 @@ export async function fileBlob(sha256: string): Promise<Blob> {
   return (await apiFile(`${FILES_API}/${encodeURIComponent(sha256)}`)).blob
 }
 
+/** Object URLs of stored files for `<img>`, each fetched once with the token. */
+export interface FileUrls {
+  url(sha256: string): Promise<string>
+  /** Free every URL made, and any still loading as it arrives: the view showing them is gone. */
+  revokeAll(): void
+}
+
+export function fileUrls(load: (sha256: string) => Promise<Blob> = fileBlob): FileUrls {
+  const made = new Map<string, Promise<string>>()
+  const live: string[] = []
+  let closed = false
+  return {
+    url(sha256: string): Promise<string> {
+      const known = made.get(sha256)
+      if (known) {
+        return known
+      }
+      const loading = load(sha256).then((blob) => {
+        if (closed) {
+          throw new DOMException('The files were released', 'AbortError')
+        }
+        const url = URL.createObjectURL(blob)
+        live.push(url)
+        return url
+      })
+      made.set(sha256, loading)
+      // A failure is not remembered: the next ask tries again.
+      loading.catch(() => made.delete(sha256))
+      return loading
+    },
+    revokeAll(): void {
+      closed = true
+      made.clear()
+      for (const url of live.splice(0)) {
+        URL.revokeObjectURL(url)
+      }
+    },
+  }
+}
+
 /**
  * One sentence for a failed upload, for the photo field: the limit for a file too large,
  * else the server's field message, detail or title, else `fallback`.

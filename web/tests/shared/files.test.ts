@@ -2,7 +2,7 @@ import { describe, expect, it, vi } from 'vitest'
 import { startSession } from '../../src/auth/session'
 import { TOKENS_KEY } from '../../src/auth/storage'
 import { ApiError } from '../../src/shared/api'
-import { FILES_API, fileBlob, uploadFile, uploadProblem, uploadsOnce } from '../../src/shared/files'
+import { FILES_API, fileBlob, fileUrls, uploadFile, uploadProblem, uploadsOnce } from '../../src/shared/files'
 import { discovery, stubNetwork, tokenBody } from '../auth/fixtures'
 import { jsonResponse, signInAs, storedTokens } from '../helpers'
 
@@ -129,5 +129,53 @@ describe('uploadProblem', () => {
     expect(uploadProblem(error(415, { code: 'unsupported_media_type' }), t, fallback)).toBe('cases.photo.unsupported')
     expect(uploadProblem(error(422, { code: 'empty_file' }), t, fallback)).toBe('cases.photo.empty')
     expect(uploadProblem(error(422, { code: 'validation_failed' }), t, fallback)).toBe('fallback')
+  })
+})
+
+describe('fileUrls', () => {
+  const blob = new Blob([new Uint8Array([137, 80, 78, 71])], { type: 'image/png' })
+
+  it('fetches each file once and revokes every URL it made', async () => {
+    let made = 0
+    const create = vi.spyOn(URL, 'createObjectURL').mockImplementation(() => `blob:${(made += 1)}`)
+    const revoke = vi.spyOn(URL, 'revokeObjectURL').mockImplementation(() => undefined)
+    const load = vi.fn(async () => blob)
+    const urls = fileUrls(load)
+
+    expect(await urls.url(SHA)).toBe('blob:1')
+    expect(await urls.url(SHA)).toBe('blob:1')
+    expect(await urls.url('b'.repeat(64))).toBe('blob:2')
+    expect(load).toHaveBeenCalledTimes(2)
+
+    urls.revokeAll()
+    expect(revoke.mock.calls.map(([url]) => url)).toEqual(['blob:1', 'blob:2'])
+    expect(create).toHaveBeenCalledTimes(2)
+    vi.restoreAllMocks()
+  })
+
+  it('makes no URL for a file that arrives after the view is gone, and retries a failure', async () => {
+    const create = vi.spyOn(URL, 'createObjectURL').mockReturnValue('blob:late')
+    let arrive: (value: Blob) => void = () => undefined
+    const urls = fileUrls(() => new Promise<Blob>((resolve) => (arrive = resolve)))
+    const late = urls.url(SHA)
+    urls.revokeAll()
+    arrive(blob)
+    await expect(late).rejects.toThrow('released')
+    expect(create).not.toHaveBeenCalled()
+
+    const flaky = vi.fn().mockRejectedValueOnce(new Error('offline')).mockResolvedValue(blob)
+    const again = fileUrls(flaky)
+    await expect(again.url(SHA)).rejects.toThrow('offline')
+    expect(await again.url(SHA)).toBe('blob:late')
+    vi.restoreAllMocks()
+  })
+
+  it('fetches with the bearer token', async () => {
+    await signInAs()
+    const { callsTo } = stubNetwork({ [`${FILES_API}/${SHA}`]: () => new Response(blob, { headers: { 'content-type': 'image/png' } }) })
+    vi.spyOn(URL, 'createObjectURL').mockReturnValue('blob:x')
+    expect(await fileUrls().url(SHA)).toBe('blob:x')
+    expect(callsTo(`${FILES_API}/${SHA}`)[0]!.headers.get('authorization')).toBe('Bearer access-1')
+    vi.restoreAllMocks()
   })
 })

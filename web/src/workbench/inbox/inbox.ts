@@ -1,5 +1,7 @@
 /** The unified inbox API (`/api/v1/workflow/...`): tasks waiting for me, one task with its history, actions. */
 import { apiFetch } from '../../shared/api'
+import type { StepAttachment } from '../../shared/cases'
+import type { ActionSubmission } from '../acting/needs'
 
 const BASE = '/api/v1/workflow'
 
@@ -10,6 +12,11 @@ export interface TaskAction {
   id: string
   name_zh: string
   name_en: string
+  /** Data fields the action needs. */
+  requires: string[]
+  /** Attachment kinds the action needs. */
+  attachments: string[]
+  comment_required: boolean
 }
 
 export interface Task {
@@ -48,7 +55,7 @@ export interface HistoryStep {
   actor: string
   comment: string | null
   data: Record<string, unknown>
-  attachments: unknown[]
+  attachments: StepAttachment[]
   occurred_at: string
 }
 
@@ -57,10 +64,8 @@ export interface TaskDetail extends Task {
   history: HistoryStep[]
 }
 
-export interface ActionBody {
+export interface ActionBody extends ActionSubmission {
   expected_version?: number
-  comment?: string
-  data?: Record<string, unknown>
 }
 
 export interface BulkResult {

@@ -1,8 +1,9 @@
-import { describe, expect, it } from 'vitest'
+import { describe, expect, it, vi } from 'vitest'
 import CaseDrawer from '../../../src/workbench/cases/CaseDrawer.vue'
 import { stubNetwork } from '../../auth/fixtures'
 import { jsonResponse, mountIn, settle, signInAs } from '../../helpers'
 import { actionUrl, caseBody, caseUrl, HANDLER, OPERATOR } from '../../shared/caseFixtures'
+import { action, detail, instance, REGISTER, REJECT } from '../inbox/fixtures'
 
 const FILES = '/api/v1/files'
 const SHA = 'c'.repeat(64)
@@ -232,6 +233,98 @@ describe('the case drawer', () => {
     await settle()
 
     expect(wrapper.get('[data-testid="action-error"]').text()).toBe('当前状态不允许此操作')
+    expect(wrapper.get('[data-testid="case-status"]').text()).toBe('待派遣')
+    expect(wrapper.findAll('[data-action]').map((button) => button.text())).toEqual(['派遣'])
+  })
+
+  it('shows each step’s photos as thumbnails fetched with the token, full size on a click, freed on close', async () => {
+    await signInAs(OPERATOR)
+    const before = 'b'.repeat(64)
+    const png = (): Response => new Response(new Blob([new Uint8Array(8)], { type: 'image/png' }), { headers: { 'content-type': 'image/png' } })
+    const withPhotos = caseBody({
+      history: [
+        {
+          seq: 0,
+          action: 'start',
+          from_state: null,
+          to_state: 'accepted',
+          actor: 'citizen',
+          comment: null,
+          occurred_at: '2026-12-01T01:00:00Z',
+          attachments: [{ kind: 'photo', sha256: before, content_type: 'image/png', size: 8, filename: 'scene.png' }],
+        },
+        {
+          seq: 1,
+          action: 'resolve',
+          from_state: 'handling',
+          to_state: 'verifying',
+          actor: 'handler',
+          comment: '已抽排',
+          occurred_at: '2026-12-01T05:00:00Z',
+          attachments: [{ kind: 'photo_after', sha256: SHA, content_type: 'image/png', size: 8, filename: 'after.png' }],
+        },
+      ],
+    })
+    const { callsTo } = stubNetwork({
+      [caseUrl('c-1')]: () => jsonResponse(withPhotos),
+      [`${FILES}/${before}`]: png,
+      [`${FILES}/${SHA}`]: png,
+    })
+    let made = 0
+    vi.spyOn(URL, 'createObjectURL').mockImplementation(() => `blob:photo-${(made += 1)}`)
+    const revoke = vi.spyOn(URL, 'revokeObjectURL').mockImplementation(() => undefined)
+    const { wrapper } = mountIn('zh-CN', CaseDrawer, { props: { caseId: 'c-1' }, attachTo: document.body })
+    await settle()
+
+    const steps = wrapper.findAll('[data-testid="case-timeline"] > li')
+    expect(steps[1]!.get('[data-testid="evidence"]').text()).toContain('处置后照片')
+    const thumbs = wrapper.findAll('[data-testid="evidence-thumb"]')
+    expect(thumbs.map((thumb) => thumb.attributes('data-kind'))).toEqual(['photo', 'photo_after'])
+    expect(thumbs.map((thumb) => thumb.get('img').attributes('src')).sort()).toEqual(['blob:photo-1', 'blob:photo-2'])
+    expect(callsTo(`${FILES}/${SHA}`)[0]!.headers.get('authorization')).toBe('Bearer access-1')
+
+    const afterSrc = thumbs[1]!.get('img').attributes('src')
+    await thumbs[1]!.trigger('click')
+    const preview = document.querySelector('[data-testid="evidence-preview"]')
+    expect(preview?.querySelector('img')?.getAttribute('src')).toBe(afterSrc)
+    preview!.dispatchEvent(new KeyboardEvent('keydown', { key: 'Escape' }))
+    await settle()
+    expect(document.querySelector('[data-testid="evidence-preview"]')).toBeNull()
+
+    wrapper.unmount()
+    expect(revoke.mock.calls.map(([url]) => url).sort()).toEqual(['blob:photo-1', 'blob:photo-2'])
+    vi.restoreAllMocks()
+  })
+
+  it('opened from the inbox, offers the task’s actions and acts through the cases API with the task’s version', async () => {
+    await signInAs(OPERATOR)
+    let acted = false
+    const { callsTo } = stubNetwork({
+      [caseUrl('c-1')]: () => jsonResponse(caseBody({ actions: ['register', 'reject', 'merge'] })),
+      [instance('t-1')]: () =>
+        acted
+          ? jsonResponse({ title: 'Not found', status: 404, code: 'not_found' }, { status: 404, type: 'application/problem+json' })
+          : jsonResponse(detail({ id: 't-1', subject_id: 'c-1', version: 3, actions: [REGISTER, REJECT] })),
+      [actionUrl('c-1', 'register')]: () => {
+        acted = true
+        return jsonResponse(caseBody({ status: 'registered', status_name_zh: '待派遣', version: 4, actions: ['dispatch'] }))
+      },
+    })
+    const { wrapper } = mountIn('zh-CN', CaseDrawer, { props: { caseId: 'c-1', taskId: 't-1' } })
+    await settle()
+
+    expect(wrapper.findAll('[data-action]').map((button) => button.text())).toEqual(['立案', '不予立案'])
+    await wrapper.get('[data-action="reject"]').trigger('click')
+    await wrapper.get('[data-testid="action-form"]').trigger('submit')
+    expect(wrapper.get('[data-testid="field-error"]').text()).toBe('必填')
+
+    await wrapper.get('[data-action="register"]').trigger('click')
+    await wrapper.get('[data-testid="action-form"]').trigger('submit')
+    await settle()
+
+    expect(JSON.parse(callsTo(actionUrl('c-1', 'register'))[0]!.body)).toEqual({ expected_version: 3, data: { category: '1505' } })
+    expect(callsTo(action('t-1', 'register'))).toEqual([])
+    // The task no longer waits for me: the case says what I may do now.
     expect(wrapper.get('[data-testid="case-status"]').text()).toBe('待派遣')
     expect(wrapper.findAll('[data-action]').map((button) => button.text())).toEqual(['派遣'])
   })

@@ -2,7 +2,8 @@ import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
 import InboxView from '../../../src/workbench/inbox/InboxView.vue'
 import { stubNetwork } from '../../auth/fixtures'
 import { jsonResponse, meBody, mountIn, settle, signInAs } from '../../helpers'
-import { BULK, DISPATCH, DISPATCHER, INBOX, REGISTER, REJECT, task } from './fixtures'
+import { caseBody, caseUrl } from '../../shared/caseFixtures'
+import { BULK, detail, DISPATCH, DISPATCHER, INBOX, instance, REGISTER, REJECT, task } from './fixtures'
 
 const ROWS = [
   task(),
@@ -49,6 +50,29 @@ describe('the inbox', () => {
     expect(wrapper.get('[data-task="c-3"] [data-colour]').text()).toBe('正常')
     expect(wrapper.get('[data-task="c-3"]').text()).toContain('无时限')
     expect(wrapper.get('[data-testid="inbox-range"]').text()).toBe('第 1–3 项，共 3 项')
+  })
+
+  it('opens a case task in the case drawer and any other task in the generic one', async () => {
+    const permit = task({ id: 'p-1', workflow_id: 'permit', subject_type: 'permit', subject_id: 'P-1', title: '占道施工许可' })
+    const { callsTo } = stubNetwork({
+      [INBOX]: () => jsonResponse({ items: [task({ subject_id: 'case-1' }), permit], total: 2 }),
+      [caseUrl('case-1')]: () => jsonResponse(caseBody({ id: 'case-1', actions: ['register', 'reject'] })),
+      [instance('c-1')]: () => jsonResponse(detail({ subject_id: 'case-1' })),
+      [instance('p-1')]: () => jsonResponse(detail({ ...permit, actions: [] })),
+    })
+    const { wrapper } = mountIn('zh-CN', InboxView)
+    await settle()
+
+    await wrapper.get('[data-task="c-1"] [data-testid="open-task"]').trigger('click')
+    await settle()
+    expect(wrapper.get('[data-testid="case-drawer"] h2').text()).toBe('LH20261201000001 东门路口积水很深')
+    expect(callsTo(instance('c-1'))).toHaveLength(1)
+    await wrapper.get('[data-testid="drawer-close"]').trigger('click')
+
+    await wrapper.get('[data-task="p-1"] [data-testid="open-task"]').trigger('click')
+    await settle()
+    expect(wrapper.find('[data-testid="case-drawer"]').exists()).toBe(false)
+    expect(wrapper.get('[data-testid="task-drawer"] h2').text()).toBe('占道施工许可')
   })
 
   it('speaks English too', async () => {

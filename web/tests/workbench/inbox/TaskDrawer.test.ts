@@ -2,7 +2,7 @@ import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
 import TaskDrawer from '../../../src/workbench/inbox/TaskDrawer.vue'
 import { stubNetwork } from '../../auth/fixtures'
 import { jsonResponse, mountIn, settle, signInAs } from '../../helpers'
-import { action, detail, DISPATCHER, instance } from './fixtures'
+import { action, detail, DISPATCHER, instance, REJECT } from './fixtures'
 
 const problem = (status: number, body: Record<string, unknown>): Response =>
   jsonResponse({ status, ...body }, { status, type: 'application/problem+json' })
@@ -44,7 +44,7 @@ describe('the task drawer', () => {
     expect(wrapper.get('h2').text()).toBe('东门步行街井盖缺失')
     expect(wrapper.get('[data-testid="drawer-state"]').text()).toBe('待立案')
     expect(wrapper.findAll('[data-action]').map((button) => button.text())).toEqual(['立案', '不予立案'])
-    const steps = wrapper.findAll('[data-testid="history"] li').map((step) => step.text())
+    const steps = wrapper.findAll('[data-testid="case-timeline"] li').map((step) => step.text())
     expect(steps[0]).toContain('2026-12-01 09:00:00')
     expect(steps[0]).toContain('发起 · operator')
     expect(steps[1]).toContain('2026-12-01 10:20:00')
@@ -78,7 +78,8 @@ describe('the task drawer', () => {
 
   it('asks for what the action needs, next to each field the server named', async () => {
     const { callsTo } = stubNetwork({
-      [instance('c-1')]: () => jsonResponse(detail()),
+      // The definition says nothing of what reject needs: the server names it.
+      [instance('c-1')]: () => jsonResponse(detail({ actions: [{ ...REJECT, comment_required: false }] })),
       [action('c-1', 'reject')]: (_url, init) => {
         const body = JSON.parse(String(init?.body)) as { comment?: string; data: Record<string, string> }
         if (body.comment && body.data.reason) {
@@ -90,7 +91,6 @@ describe('the task drawer', () => {
           errors: [
             { field: 'data.reason', message: 'required', type: 'missing' },
             { field: 'comment', message: 'required', type: 'missing' },
-            { field: 'attachments.photo_after', message: 'required', type: 'missing' },
           ],
         })
       },
@@ -104,12 +104,8 @@ describe('the task drawer', () => {
 
     const form = wrapper.get('[data-testid="action-form"]')
     expect(form.get('input[name="data.reason"]').attributes('aria-invalid')).toBe('true')
-    expect(form.get('input[name="data.reason"]').element.closest('label')!.textContent).toContain('理由')
-    expect(form.findAll('[data-testid="field-error"]').map((error) => error.text())).toEqual([
-      '必填',
-      '必填',
-      '需上传附件：处置后照片 · 必填',
-    ])
+    expect(form.get('input[name="data.reason"]').element.closest('label')!.textContent).toContain('原因')
+    expect(form.findAll('[data-testid="field-error"]').map((error) => error.text())).toEqual(['必填', '必填'])
 
     await form.get('input[name="data.reason"]').setValue('重复投诉')
     await form.get('textarea[name="comment"]').setValue('与 LH-2026-0000 重复')

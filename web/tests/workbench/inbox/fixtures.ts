@@ -1,4 +1,4 @@
-import type { Task, TaskDetail } from '../../../src/workbench/inbox/inbox'
+import type { Task, TaskAction, TaskDetail } from '../../../src/workbench/inbox/inbox'
 import { meBody } from '../../helpers'
 
 export const INBOX = '/api/v1/workflow/inbox'
@@ -12,9 +12,10 @@ export const DISPATCHER = meBody({
   permissions: ['identity.profile.read', 'workflow.inbox.read', 'workflow.instances.act'],
 })
 
-export const REGISTER = { id: 'register', name_zh: '立案', name_en: 'Register' }
-export const REJECT = { id: 'reject', name_zh: '不予立案', name_en: 'Do not register' }
-export const DISPATCH = { id: 'dispatch', name_zh: '派遣', name_en: 'Dispatch' }
+const spec = { requires: [], attachments: [], comment_required: false }
+export const REGISTER: TaskAction = { ...spec, id: 'register', name_zh: '立案', name_en: 'Register' }
+export const REJECT: TaskAction = { ...spec, id: 'reject', name_zh: '不予立案', name_en: 'Do not register', comment_required: true }
+export const DISPATCH: TaskAction = { ...spec, id: 'dispatch', name_zh: '派遣', name_en: 'Dispatch', requires: ['department'] }
 
 export function task(overrides: Partial<Task> = {}): Task {
   return {
