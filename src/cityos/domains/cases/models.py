@@ -84,11 +84,16 @@ class Case(IdMixin, TimestampMixin, Base):
     __tablename__ = "city_case"
     __table_args__ = (
         UniqueConstraint("channel", "source_ref"),
+        # The list's filters, each ending in its order (created_at, id) for keyset pages.
         Index(
-            "ix_city_case_subdistrict_status_created", "subdistrict_code", "status", "created_at"
+            "ix_city_case_subdistrict_status_created",
+            "subdistrict_code",
+            "status",
+            "created_at",
+            "id",
         ),
-        Index("ix_city_case_category_created", "category_code", "created_at"),
-        Index("ix_city_case_status_created", "status", "created_at"),
+        Index("ix_city_case_category_created", "category_code", "created_at", "id"),
+        Index("ix_city_case_status_created", "status", "created_at", "id"),
         # A period's evaluation and the newest-first list both start from the date.
         Index("ix_city_case_created_at", "created_at"),
     )
