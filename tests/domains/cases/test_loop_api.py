@@ -57,6 +57,16 @@ def test_a_citizen_report_goes_round_the_loop_to_the_rating(client: TestClient, 
     assert _act(client, desk, "inspector", case, "verify_pass").status_code == 200
     bad = _act(client, desk, "operator", case, "call_back", data={"satisfaction": 9})
     assert bad.status_code == 422
+    assert (bad.json()["code"], bad.json()["title"]) == (
+        "satisfaction_invalid",
+        "满意度应为 1（非常不满意）至 5（非常满意）",
+    )
+    english = client.post(
+        f"{API}/{case['id']}/actions/call_back",
+        json={"data": {"satisfaction": 0}},
+        headers={**desk.headers("operator"), "Accept-Language": "en"},
+    )
+    assert english.json()["title"] == "Satisfaction is 1 (very dissatisfied) to 5 (very satisfied)"
     closed = _act(client, desk, "operator", case, "call_back", data={"satisfaction": 5})
     assert closed.status_code == 200
     final = closed.json()

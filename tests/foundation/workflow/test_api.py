@@ -270,7 +270,8 @@ def test_what_an_action_needs_is_named_field_by_field(client: TestClient, trial:
         (no_photo, "attachments.photo_after"),
     ]:
         assert answer.status_code == 422, field
-        assert answer.json()["code"] == "validation_failed"
+        assert answer.json()["code"] == "step_incomplete"
+        assert answer.json()["title"] == "办理此操作还缺少必填内容或附件"
         assert [e["field"] for e in answer.json()["errors"]] == [field]
 
 

@@ -152,7 +152,7 @@ def test_a_bulk_action_missing_what_it_needs_fails_item_by_item(
     )
 
     assert [(r["ok"], r["status"], r["code"]) for r in answer.json()] == [
-        (False, 422, "validation_failed"),
-        (False, 422, "validation_failed"),
+        (False, 422, "step_incomplete"),
+        (False, 422, "step_incomplete"),
     ]
     assert sorted(ids(inbox(client, people.headers["clerk"]))) == sorted(tasks)

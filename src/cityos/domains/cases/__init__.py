@@ -11,6 +11,7 @@ from cityos.domains.cases.cli import cli
 from cityos.domains.cases.evaluation import evaluation_section
 from cityos.domains.cases.evaluation_api import PERMISSIONS as EVALUATION_PERMISSIONS
 from cityos.domains.cases.evaluation_api import router as evaluation_router
+from cityos.domains.cases.messages import MESSAGES
 from cityos.domains.cases.notices import on_case_step, on_duplicate_closed
 from cityos.domains.cases.open311 import router as open311_router
 from cityos.domains.cases.profile import categories_section, routing_section
@@ -24,6 +25,8 @@ module = Module(
     routers=(evaluation_router, api_router),
     root_routers=(open311_router,),
     permissions={**PERMISSIONS, **EVALUATION_PERMISSIONS},
+    # Titles of the cases' refusals, in the caller's language (the detail says which).
+    messages=MESSAGES,
     event_handlers=(
         ("case.duplicate_closed", on_duplicate_closed),
         ("case.*", on_case_step),

@@ -165,7 +165,7 @@ def _in_region(code: str) -> Any:
 def _visible(session: Session, actor: Actor, case_id: uuid.UUID) -> Case:
     found: Case | None = session.scalar(_reach(select(Case).where(Case.id == case_id), actor))
     if found is None:
-        raise NotFound("no such case within your reach")
+        raise NotFound("no such case within your reach", code="case_not_found")
     return found
 
 
@@ -271,7 +271,9 @@ def report(
     """Take in a case: numbered, placed on the grid, categorised or given a suggestion."""
     citizen = actor.kind in (UserKind.CITIZEN, UserKind.ENTERPRISE)
     if citizen and body.channel not in _CITIZEN_CHANNELS:
-        raise PermissionDenied("citizens report through the portal channel")
+        raise PermissionDenied(
+            "citizens report through the portal channel", code="citizen_channel_only"
+        )
     intake = Intake(
         channel=body.channel,
         request_type=body.request_type,

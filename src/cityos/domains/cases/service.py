@@ -107,7 +107,9 @@ def checked_attachments(
             )
     if errors:
         raise ValidationFailed(
-            "an attachment is not a stored file of the right type", errors=errors
+            "an attachment is not a stored file of the right type",
+            code="attachment_invalid",
+            errors=errors,
         )
     return kept
 
@@ -147,6 +149,7 @@ def _place(session: Session, intake: Intake) -> dict[str, Any]:
     if not (-180 <= lon <= 180 and -90 <= lat <= 90):
         raise ValidationFailed(
             "the location is not a WGS84 longitude and latitude",
+            code="location_invalid",
             errors=[{"field": "lon", "message": "out of range", "type": "range"}],
         )
     chain = locate(session, lon=lon, lat=lat)
@@ -176,6 +179,7 @@ def _category(session: Session, code: str | None, field: str) -> CaseCategory | 
     if found is None or not found.active:
         raise ValidationFailed(
             f"no case category {code!r}",
+            code="category_unknown",
             errors=[{"field": field, "message": "unknown category", "type": "unknown"}],
         )
     return found
@@ -199,6 +203,7 @@ def create_case(session: Session, *, actor: Actor | None, intake: Intake) -> Cas
     if not text:
         raise ValidationFailed(
             "describe the problem",
+            code="description_required",
             errors=[{"field": "description", "message": "required", "type": "missing"}],
         )
     category = _category(session, intake.category_code, "category_code")
@@ -208,6 +213,7 @@ def create_case(session: Session, *, actor: Actor | None, intake: Intake) -> Cas
     except ValueError:
         raise ValidationFailed(
             "the reporter's name is not a name",
+            code="reporter_name_invalid",
             errors=[{"field": "reporter_name", "message": "not a name", "type": "name"}],
         ) from None
     try:
@@ -215,6 +221,7 @@ def create_case(session: Session, *, actor: Actor | None, intake: Intake) -> Cas
     except ValueError:
         raise ValidationFailed(
             "the reporter's phone is not a mainland mobile number",
+            code="reporter_phone_invalid",
             errors=[{"field": "reporter_phone", "message": "not a mobile", "type": "mobile"}],
         ) from None
     if intake.source_ref is not None:
@@ -299,7 +306,7 @@ def _payload(case: Case) -> dict[str, Any]:
 def get_case(session: Session, case_id: uuid.UUID) -> Case:
     case = session.get(Case, case_id)
     if case is None:
-        raise NotFound("no such case")
+        raise NotFound("no such case", code="case_not_found")
     return case
 
 
@@ -335,7 +342,7 @@ def act(
 def _case_of(session: Session, instance: WorkflowInstance) -> Case:
     case = session.get(Case, uuid.UUID(instance.subject_id))
     if case is None:
-        raise NotFound("no such case")
+        raise NotFound("no such case", code="case_not_found")
     return case
 
 
@@ -354,6 +361,7 @@ def _prepare_step(session: Session, instance: WorkflowInstance, step: Step) -> N
         if chosen is None:
             raise ValidationFailed(
                 "registering needs a category",
+                code="category_required",
                 errors=[{"field": "data.category", "message": "required", "type": "missing"}],
             )
         values["category"] = chosen.code
@@ -400,6 +408,7 @@ def _master(session: Session, case: Case, master: object) -> Case:
     if fault is not None or found is None:
         raise ValidationFailed(
             f"merge needs an open master case: {fault}",
+            code="merge_master_invalid",
             errors=[{"field": "data.master", "message": fault or "", "type": "invalid"}],
         )
     return found
@@ -415,6 +424,7 @@ def _satisfaction(values: dict[str, Any]) -> None:
     if not isinstance(level, int) or isinstance(level, bool) or not 1 <= level <= 5:
         raise ValidationFailed(
             "satisfaction is 1 (very dissatisfied) to 5 (very satisfied)",
+            code="satisfaction_invalid",
             errors=[{"field": "data.satisfaction", "message": "1 to 5", "type": "range"}],
         )
 
@@ -511,7 +521,9 @@ def _route_rule(session: Session, instance: WorkflowInstance, data: Any) -> Assi
     case = session.scalar(select(Case).where(Case.workflow_instance_id == instance.id))
     routed = _routed(session, case) if case is not None else None
     if routed is None:
-        raise ValidationFailed("no routing rule matches this case; name the department")
+        raise ValidationFailed(
+            "no routing rule matches this case; name the department", code="no_routing_rule"
+        )
     department = session.scalar(select(Department.id).where(Department.code == routed[0]))
     return Assignment(role="handler", department_id=department)
 

@@ -53,6 +53,17 @@ module = Module(
             "zh-CN": "该事项正被他人同时办理，请刷新后重试",
             "en": "Someone acted on this item at the same moment; reload it",
         },
+        "step_incomplete": {
+            "zh-CN": "办理此操作还缺少必填内容或附件",
+            "en": "This action needs more fields or attachments",
+        },
+        "task_not_found": {"zh-CN": "该待办不存在或不归您办理", "en": "No such task for you"},
+        "workflow_not_found": {"zh-CN": "流程不存在", "en": "No such workflow"},
+        "assignee_invalid": {"zh-CN": "指定的办理人无效", "en": "The assignee is not a user"},
+        "department_unknown": {
+            "zh-CN": "没有这个部门，请从列表中选择",
+            "en": "No such department; choose one from the list",
+        },
         "workflow_version_exists": {
             "zh-CN": "该流程版本已存在且内容不同，请使用新版本号",
             "en": "This workflow version exists with other content; use a new version",

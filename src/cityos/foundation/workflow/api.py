@@ -198,7 +198,7 @@ def get_instance(
     """A task waiting for you (or an item you own), with its whole history."""
     instance = visible(session, actor, instance_id)
     if instance is None:
-        raise NotFound("no such task for you")
+        raise NotFound("no such task for you", code="task_not_found")
     return _instance_out(session, actor, instance)
 
 

@@ -150,7 +150,10 @@ def definition_of(session: Session, workflow_id: str, version: int | None = None
         stmt = stmt.where(WorkflowDefinition.version == version)
     row = session.execute(stmt.order_by(WorkflowDefinition.version.desc()).limit(1)).first()
     if row is None:
-        raise NotFound(f"no workflow {workflow_id!r}" + (f" version {version}" if version else ""))
+        raise NotFound(
+            f"no workflow {workflow_id!r}" + (f" version {version}" if version else ""),
+            code="workflow_not_found",
+        )
     parsed = _PARSED.get(row.content_hash)
     if parsed is None:
         document = session.scalar(
@@ -333,7 +336,7 @@ def act(
     """
     instance = session.get(WorkflowInstance, instance_id)
     if instance is None:
-        raise NotFound("no such workflow instance")
+        raise NotFound("no such workflow instance", code="task_not_found")
     hooks = _subjects.get(instance.subject_type, SubjectHooks())
     step = Step(
         action=action,
@@ -431,7 +434,7 @@ def _require(
         errors.append({"field": "comment", "message": "required", "type": "missing"})
     if errors:
         missing = ", ".join(e["field"] for e in errors)
-        raise ValidationFailed(f"{spec.id} needs {missing}", errors=errors)
+        raise ValidationFailed(f"{spec.id} needs {missing}", code="step_incomplete", errors=errors)
 
 
 def _transition(
@@ -524,6 +527,7 @@ def _assign(
         except ValueError:
             raise ValidationFailed(
                 f"{rule.field} must name a user",
+                code="assignee_invalid",
                 errors=[
                     {"field": f"data.{rule.field}", "message": "not a user id", "type": "uuid"}
                 ],
@@ -554,6 +558,7 @@ def _department(session: Session, data: Mapping[str, Any], name: str) -> uuid.UU
     if found is None:
         raise ValidationFailed(
             f"{name} must be the code of a department",
+            code="department_unknown",
             errors=[{"field": f"data.{name}", "message": "unknown department", "type": "unknown"}],
         )
     return found
