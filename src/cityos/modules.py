@@ -12,5 +12,6 @@ INSTALLED: tuple[str, ...] = (
     "cityos.foundation.geo",
     "cityos.foundation.notify",
     "cityos.foundation.workflow",
+    "cityos.foundation.telemetry",
     "cityos.domains.cases",
 )

@@ -6,9 +6,10 @@ after it; ``upgrade`` brings every branch to its head. Running it twice changes 
 Some objects exist on one database only and no model maps them, so that one set of models
 serves both: PostGIS ``geom`` columns with their ``ix_<table>_geom`` GiST indexes, and
 SQLite R*Tree tables named ``<table>_rtree`` (with their ``_key`` map and SQLite's own
-``_node``/``_parent``/``_rowid`` shadow tables). ``include_object`` keeps them out of the
-comparison of models with the database, so a module may add such objects only under
-these names.
+``_node``/``_parent``/``_rowid`` shadow tables), and the partitions of a PostgreSQL
+partitioned table, named ``<table>_p<yyyymm>`` or ``<table>_pdefault``.
+``include_object`` keeps them out of the comparison of models with the database, so a
+module may add such objects only under these names.
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ from cityos.kernel.registry import Registry
 SCRIPT_LOCATION = Path(__file__).parent / "migrations"
 
 
-_UNMAPPED_TABLE = re.compile(r".+_rtree(_key|_node|_parent|_rowid)?$")
+_UNMAPPED_TABLE = re.compile(r".+_rtree(_key|_node|_parent|_rowid)?$|.+_p(default|\d{6})$")
 _UNMAPPED_INDEX = re.compile(r"ix_.+_geom$")
 
 

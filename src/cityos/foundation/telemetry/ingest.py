@@ -1,0 +1,406 @@
+"""Observations in: one path for every door (SensorThings POST, HTTP batches, MQTT).
+
+``ingest`` checks a batch against its streams, stores what is good in one multi-row
+INSERT that skips what is already stored (at-least-once senders resend; the stream and the
+phenomenon time identify an observation), keeps each stream's latest value and its
+Thing's last-seen time, folds numbers into the rollups, and hands the new readings to the
+arrival hooks (the rule engine) in the same transaction. What is bad is returned with a
+reason and counted on its device; nothing else in the batch is lost.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import secrets
+import threading
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import TextClause, func, select, text, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from cityos.foundation.telemetry.models import (
+    Datastream,
+    MultiDatastream,
+    Observation,
+    Rollup,
+    Thing,
+)
+from cityos.kernel.clock import utcnow
+from cityos.kernel.db import is_postgresql
+
+MEASUREMENT = "http://www.opengis.net/def/observationType/OGC-OM/2.0/OM_Measurement"
+COUNT_OBSERVATION = "http://www.opengis.net/def/observationType/OGC-OM/2.0/OM_CountObservation"
+TRUTH_OBSERVATION = "http://www.opengis.net/def/observationType/OGC-OM/2.0/OM_TruthObservation"
+NUMERIC_TYPES = frozenset({MEASUREMENT, COUNT_OBSERVATION})
+# A clock a little ahead is a device's clock; far ahead is a fault.
+MAX_FUTURE = timedelta(minutes=10)
+ROLLUP_BUCKETS = (60, 3600, 86400)
+
+# --- observation ids -----------------------------------------------------------------------
+
+_EPOCH_MS = 1_704_067_200_000  # 2024-01-01T00:00:00Z
+_lock = threading.Lock()
+_state = {"ms": 0, "seq": 0, "node": secrets.randbelow(1024), "pid": os.getpid()}
+
+
+def observation_ids(count: int) -> list[int]:
+    """``count`` new 63-bit ids: milliseconds since 2024 (41 bits), a random node number
+    drawn per process (10 bits) and a counter within the millisecond (12 bits), like
+    Twitter's snowflake. Time-ordered, made without asking the database."""
+    ids: list[int] = []
+    with _lock:
+        if _state["pid"] != os.getpid():  # a forked worker draws its own node number
+            _state.update(pid=os.getpid(), node=secrets.randbelow(1024), ms=0, seq=0)
+        for _ in range(count):
+            now = max(int(time.time() * 1000) - _EPOCH_MS, _state["ms"])
+            if now == _state["ms"]:
+                _state["seq"] += 1
+                if _state["seq"] >= 4096:  # this millisecond is used up: borrow the next
+                    now, _state["seq"] = now + 1, 0
+            else:
+                _state["seq"] = 0
+            _state["ms"] = now
+            ids.append((now << 22) | (_state["node"] << 12) | _state["seq"])
+    return ids
+
+
+# --- the batch -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Reading:
+    """One observation as it arrives: for a Datastream (``datastream_id``) or a
+    MultiDatastream (``multi_datastream_id``, the result a list in its property order)."""
+
+    phenomenon_time: datetime
+    result: Any
+    datastream_id: int | None = None
+    multi_datastream_id: int | None = None
+    phenomenon_time_end: datetime | None = None
+    result_time: datetime | None = None
+    result_quality: Any = None
+    valid_time_start: datetime | None = None
+    valid_time_end: datetime | None = None
+    parameters: dict[str, Any] | None = None
+    feature_of_interest_id: int | None = None
+
+    @property
+    def stream_key(self) -> int:
+        """The stream's key: a Datastream's id, or minus a MultiDatastream's."""
+        if self.datastream_id is not None:
+            return self.datastream_id
+        return -int(self.multi_datastream_id or 0)
+
+
+@dataclass(frozen=True)
+class Rejection:
+    """A reading refused, its place in the batch and a stable reason code."""
+
+    index: int
+    code: str
+    message: str
+
+
+@dataclass(frozen=True)
+class Stored:
+    """A reading stored for the first time, with what the rules need to know of it."""
+
+    id: int
+    reading: Reading
+    thing_id: int
+    number: float | None
+
+
+@dataclass
+class IngestReport:
+    stored: list[Stored] = field(default_factory=list)
+    duplicates: int = 0
+    rejected: list[Rejection] = field(default_factory=list)
+
+
+ArrivalHook = Callable[[Session, Sequence[Stored]], None]
+_hooks: list[ArrivalHook] = []
+
+
+def register_arrival_hook(hook: ArrivalHook) -> None:
+    """Run ``hook`` on each batch's newly stored readings, in the batch's transaction
+    (the rule engine; later a model's anomaly check)."""
+    if hook not in _hooks:
+        _hooks.append(hook)
+
+
+@dataclass(frozen=True)
+class _Stream:
+    key: int
+    thing_id: int
+    observation_type: str
+    width: int  # 1 for a Datastream, the number of properties for a MultiDatastream
+
+
+def _streams(session: Session, readings: Sequence[Reading]) -> dict[int, _Stream]:
+    single = {r.datastream_id for r in readings if r.datastream_id is not None}
+    multi = {r.multi_datastream_id for r in readings if r.multi_datastream_id is not None}
+    found: dict[int, _Stream] = {}
+    if single:
+        for ds_id, thing_id, kind in session.execute(
+            select(Datastream.id, Datastream.thing_id, Datastream.observation_type).where(
+                Datastream.id.in_(single)
+            )
+        ):
+            found[ds_id] = _Stream(ds_id, thing_id, kind, 1)
+    if multi:
+        for md_id, thing_id, types in session.execute(
+            select(
+                MultiDatastream.id,
+                MultiDatastream.thing_id,
+                MultiDatastream.multi_observation_data_types,
+            ).where(MultiDatastream.id.in_(multi))
+        ):
+            found[-md_id] = _Stream(-md_id, thing_id, "multi", len(types))
+    return found
+
+
+def _number(value: Any) -> float | None:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    number = float(value)
+    return number if math.isfinite(number) else None
+
+
+def _check(reading: Reading, stream: _Stream | None, now: datetime) -> tuple[str, str] | None:
+    if stream is None:
+        return "unknown_stream", "no such Datastream or MultiDatastream"
+    if reading.phenomenon_time.tzinfo is None:
+        return "naive_time", "phenomenonTime needs a time zone (e.g. Z or +08:00)"
+    if reading.phenomenon_time > now + MAX_FUTURE:
+        return "time_in_future", "phenomenonTime is more than 10 minutes ahead of the server"
+    if stream.observation_type in NUMERIC_TYPES and _number(reading.result) is None:
+        return "not_numeric", "this Datastream takes numbers"
+    if stream.observation_type == COUNT_OBSERVATION and not float(reading.result).is_integer():
+        return "not_integer", "this Datastream counts: results are whole numbers"
+    if stream.observation_type == TRUTH_OBSERVATION and not isinstance(reading.result, bool):
+        return "not_boolean", "this Datastream takes true or false"
+    if stream.observation_type == "multi" and not (
+        isinstance(reading.result, list) and len(reading.result) == stream.width
+    ):
+        return "wrong_width", f"this MultiDatastream takes a list of {stream.width} results"
+    return None
+
+
+def ingest(session: Session, readings: Sequence[Reading]) -> IngestReport:
+    """Store a batch; see the module docstring. Flushes, never commits."""
+    report = IngestReport()
+    if not readings:
+        return report
+    now = utcnow()
+    streams = _streams(session, readings)
+    good: list[tuple[Reading, _Stream]] = []
+    bad_things: dict[int, tuple[int, str]] = {}
+    for index, reading in enumerate(readings):
+        stream = streams.get(reading.stream_key)
+        fault = _check(reading, stream, now)
+        if fault is None and stream is not None:
+            good.append((reading, stream))
+            continue
+        code, message = fault or ("invalid", "invalid")
+        report.rejected.append(Rejection(index, code, message))
+        if stream is not None:
+            count, _ = bad_things.get(stream.thing_id, (0, ""))
+            bad_things[stream.thing_id] = (count + 1, f"{code}: {message}")
+    # One copy of a reading resent within the batch itself.
+    unique: dict[tuple[int, datetime], tuple[Reading, _Stream]] = {}
+    for reading, stream in good:
+        key = (stream.key, reading.phenomenon_time.astimezone(UTC))
+        if key in unique:
+            report.duplicates += 1
+        unique[key] = (reading, stream)
+    if unique:
+        _store(session, list(unique.values()), report, now)
+    for thing_id, (count, last_error) in bad_things.items():
+        session.execute(
+            update(Thing)
+            .where(Thing.id == thing_id)
+            .values(error_count=Thing.error_count + count, last_error=last_error[:500])
+        )
+    if report.stored:
+        for hook in _hooks:
+            hook(session, report.stored)
+    return report
+
+
+def _store(
+    session: Session,
+    batch: list[tuple[Reading, _Stream]],
+    report: IngestReport,
+    now: datetime,
+) -> None:
+    ids = observation_ids(len(batch))
+    rows: list[dict[str, Any]] = []
+    for new_id, (reading, stream) in zip(ids, batch, strict=True):
+        number = _number(reading.result) if stream.observation_type != "multi" else None
+        rows.append(
+            {
+                "id": new_id,
+                "phenomenon_time": reading.phenomenon_time,
+                "stream_key": stream.key,
+                "datastream_id": reading.datastream_id,
+                "multi_datastream_id": reading.multi_datastream_id,
+                "phenomenon_time_end": reading.phenomenon_time_end,
+                "result_time": reading.result_time,
+                "result_number": number,
+                "result_json": None if number is not None else reading.result,
+                "result_quality": reading.result_quality,
+                "valid_time_start": reading.valid_time_start,
+                "valid_time_end": reading.valid_time_end,
+                "parameters": reading.parameters,
+                "feature_of_interest_id": reading.feature_of_interest_id,
+                "received_at": now,
+            }
+        )
+    if is_postgresql(session):
+        ensure_partitions(session, {r.phenomenon_time for r, _ in batch})
+    dialect_insert = postgresql.insert if is_postgresql(session) else sqlite.insert
+    statement = (
+        dialect_insert(Observation)
+        .on_conflict_do_nothing(index_elements=["stream_key", "phenomenon_time"])
+        .returning(Observation.id)
+    )
+    inserted = set(session.scalars(statement, rows).all()) if rows else set()
+    report.duplicates += len(rows) - len(inserted)
+    for row, (reading, stream) in zip(rows, batch, strict=True):
+        if row["id"] in inserted:
+            report.stored.append(Stored(row["id"], reading, stream.thing_id, row["result_number"]))
+    if report.stored:
+        _keep_latest(session, report.stored, now)
+        _roll_up(session, report.stored)
+
+
+def _keep_latest(session: Session, stored: Sequence[Stored], now: datetime) -> None:
+    """Each stream's newest value on its row, and its Thing seen now and online."""
+    newest: dict[int, Stored] = {}
+    for item in stored:
+        key = item.reading.stream_key
+        if key not in newest or item.reading.phenomenon_time > newest[key].reading.phenomenon_time:
+            newest[key] = item
+    for key, item in newest.items():
+        table = Datastream if key > 0 else MultiDatastream
+        moment = item.reading.phenomenon_time
+        session.execute(
+            update(table)
+            .where(table.id == abs(key))
+            .where((table.last_time.is_(None)) | (table.last_time < moment))
+            .values(last_time=moment, last_result=item.reading.result)
+        )
+    things = sorted({item.thing_id for item in stored})
+    session.execute(
+        update(Thing)
+        .where(Thing.id.in_(things))
+        .values(last_seen_at=now, status="online")
+        .execution_options(synchronize_session=False)
+    )
+
+
+def bucket_start(moment: datetime, seconds: int) -> datetime:
+    """The start of the ``seconds``-long UTC bucket holding ``moment``."""
+    epoch = int(moment.timestamp())
+    return datetime.fromtimestamp(epoch - epoch % seconds, tz=UTC)
+
+
+def _roll_up(session: Session, stored: Sequence[Stored]) -> None:
+    sums: dict[tuple[int, int, datetime], list[float]] = {}
+    for item in stored:
+        if item.number is None or item.reading.datastream_id is None:
+            continue
+        for seconds in ROLLUP_BUCKETS:
+            key = (
+                item.reading.datastream_id,
+                seconds,
+                bucket_start(item.reading.phenomenon_time, seconds),
+            )
+            acc = sums.get(key)
+            if acc is None:
+                sums[key] = [1, item.number, item.number, item.number]
+            else:
+                acc[0] += 1
+                acc[1] += item.number
+                acc[2] = min(acc[2], item.number)
+                acc[3] = max(acc[3], item.number)
+    if not sums:
+        return
+    rows = [
+        {
+            "datastream_id": ds,
+            "bucket_seconds": seconds,
+            "bucket_start": start,
+            "count": int(acc[0]),
+            "total": acc[1],
+            "minimum": acc[2],
+            "maximum": acc[3],
+        }
+        for (ds, seconds, start), acc in sorted(sums.items())
+    ]
+    pg = is_postgresql(session)
+    statement = (postgresql.insert if pg else sqlite.insert)(Rollup)
+    least, greatest = (func.least, func.greatest) if pg else (func.min, func.max)
+    excluded = statement.excluded
+    session.execute(
+        statement.on_conflict_do_update(
+            index_elements=["datastream_id", "bucket_seconds", "bucket_start"],
+            set_={
+                "count": Rollup.count + excluded.count,
+                "total": Rollup.total + excluded.total,
+                "minimum": least(Rollup.minimum, excluded.minimum),
+                "maximum": greatest(Rollup.maximum, excluded.maximum),
+            },
+        ),
+        rows,
+    )
+
+
+# --- PostgreSQL partitions -----------------------------------------------------------------
+
+_partitions_made: set[tuple[str, str]] = set()
+
+
+def _month(moment: datetime) -> datetime:
+    utc = moment.astimezone(UTC)
+    return datetime(utc.year, utc.month, 1, tzinfo=UTC)
+
+
+def _next_month(start: datetime) -> datetime:
+    return datetime(start.year + start.month // 12, start.month % 12 + 1, 1, tzinfo=UTC)
+
+
+def ensure_partitions(session: Session, moments: set[datetime] | frozenset[datetime]) -> None:
+    """A monthly partition of ``iot_observation`` for each month among ``moments`` within
+    a year of now (older and stranger times go to the default partition). Remembered per
+    database in this process, so the catalogue is asked once per month."""
+    database = str(session.get_bind().engine.url)
+    now = utcnow()
+    months = {
+        _month(m) for m in moments if now - timedelta(days=366) <= m <= now + timedelta(days=62)
+    }
+    for start in sorted(months):
+        name = f"iot_observation_p{start:%Y%m}"
+        if (database, name) in _partitions_made:
+            continue
+        exists = session.scalar(select(func.to_regclass(name)))
+        if exists is None:
+            # Rows of this month already in the default partition would block the new one;
+            # none are there unless the month was older than a year when they came.
+            session.execute(_partition_ddl(name, start, _next_month(start)))
+        _partitions_made.add((database, name))
+
+
+def _partition_ddl(name: str, start: datetime, end: datetime) -> TextClause:
+    """The DDL of one month's partition (names and bounds are ours, never the caller's)."""
+    return text(
+        f'CREATE TABLE IF NOT EXISTS "{name}" PARTITION OF iot_observation '
+        f"FOR VALUES FROM ('{start.isoformat()}') TO ('{end.isoformat()}')"
+    )
