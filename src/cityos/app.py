@@ -80,6 +80,9 @@ def create_app(
         finally:
             if stop is not None:
                 stop()
+            feed = getattr(_app.state, "live_feed", None)
+            if feed is not None:
+                feed.request_stop()
 
     app = FastAPI(
         title="CityOS 罗湖区数字政府和智慧城市平台",

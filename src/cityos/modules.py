@@ -14,4 +14,5 @@ INSTALLED: tuple[str, ...] = (
     "cityos.foundation.workflow",
     "cityos.foundation.telemetry",
     "cityos.domains.cases",
+    "cityos.platforms.ioc",
 )
