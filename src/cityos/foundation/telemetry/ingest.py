@@ -10,6 +10,7 @@ reason and counted on its device; nothing else in the batch is lost.
 
 from __future__ import annotations
 
+import json
 import math
 import os
 import secrets
@@ -20,8 +21,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import TextClause, func, select, text, update
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import TextClause, bindparam, func, or_, select, text, update
+from sqlalchemy.dialects import sqlite
 from sqlalchemy.orm import Session
 
 from cityos.foundation.telemetry.models import (
@@ -265,13 +266,14 @@ def _store(
         )
     if is_postgresql(session):
         ensure_partitions(session, {r.phenomenon_time for r, _ in batch})
-    dialect_insert = postgresql.insert if is_postgresql(session) else sqlite.insert
-    statement = (
-        dialect_insert(Observation)
-        .on_conflict_do_nothing(index_elements=["stream_key", "phenomenon_time"])
-        .returning(Observation.id)
-    )
-    inserted = set(session.scalars(statement, rows).all()) if rows else set()
+        inserted = _insert_pg(session, rows)
+    else:
+        statement = (
+            sqlite.insert(Observation)
+            .on_conflict_do_nothing(index_elements=["stream_key", "phenomenon_time"])
+            .returning(Observation.id)
+        )
+        inserted = set(session.scalars(statement, rows).all())
     report.duplicates += len(rows) - len(inserted)
     for row, (reading, stream) in zip(rows, batch, strict=True):
         if row["id"] in inserted:
@@ -281,6 +283,49 @@ def _store(
         _roll_up(session, report.stored)
 
 
+# One statement whatever the batch's size: each column travels as one array parameter, so
+# neither the SQL text nor the number of parameters grows with the batch (a multi-row
+# VALUES of a few thousand rows costs more to build and parse than to insert).
+_COLUMNS: tuple[tuple[str, str, bool], ...] = (
+    ("id", "bigint", False),
+    ("phenomenon_time", "timestamptz", False),
+    ("stream_key", "bigint", False),
+    ("datastream_id", "bigint", False),
+    ("multi_datastream_id", "bigint", False),
+    ("phenomenon_time_end", "timestamptz", False),
+    ("result_time", "timestamptz", False),
+    ("result_number", "float8", False),
+    ("result_json", "text", True),
+    ("result_quality", "text", True),
+    ("valid_time_start", "timestamptz", False),
+    ("valid_time_end", "timestamptz", False),
+    ("parameters", "text", True),
+    ("feature_of_interest_id", "bigint", False),
+    ("received_at", "timestamptz", False),
+)
+_NAMES = ", ".join(name for name, _, _ in _COLUMNS)
+_SELECTS = ", ".join(f"u.{name}::json" if js else f"u.{name}" for name, _, js in _COLUMNS)
+_ARRAYS = ", ".join(f"CAST(:{name} AS {kind}[])" for name, kind, _ in _COLUMNS)
+_INSERT_PG = text(
+    f"INSERT INTO iot_observation ({_NAMES}) SELECT {_SELECTS} "  # noqa: S608 - our own names
+    f"FROM unnest({_ARRAYS}) AS u({_NAMES}) "
+    "ON CONFLICT (stream_key, phenomenon_time) DO NOTHING RETURNING id"
+)
+
+
+def _insert_pg(session: Session, rows: list[dict[str, Any]]) -> set[int]:
+    arrays: dict[str, list[Any]] = {}
+    for name, _, js in _COLUMNS:
+        if js:
+            arrays[name] = [
+                None if row[name] is None else json.dumps(row[name], ensure_ascii=False)
+                for row in rows
+            ]
+        else:
+            arrays[name] = [row[name] for row in rows]
+    return set(session.scalars(_INSERT_PG, arrays).all())
+
+
 def _keep_latest(session: Session, stored: Sequence[Stored], now: datetime) -> None:
     """Each stream's newest value on its row, and its Thing seen now and online."""
     newest: dict[int, Stored] = {}
@@ -288,14 +333,26 @@ def _keep_latest(session: Session, stored: Sequence[Stored], now: datetime) -> N
         key = item.reading.stream_key
         if key not in newest or item.reading.phenomenon_time > newest[key].reading.phenomenon_time:
             newest[key] = item
-    for key, item in newest.items():
-        table = Datastream if key > 0 else MultiDatastream
-        moment = item.reading.phenomenon_time
-        session.execute(
+    for table, items in (
+        (Datastream, [i for k, i in newest.items() if k > 0]),
+        (MultiDatastream, [i for k, i in newest.items() if k < 0]),
+    ):
+        if not items:
+            continue
+        # One executemany (pipelined by psycopg) rather than a statement per stream.
+        session.connection().execute(
             update(table)
-            .where(table.id == abs(key))
-            .where((table.last_time.is_(None)) | (table.last_time < moment))
-            .values(last_time=moment, last_result=item.reading.result)
+            .where(table.id == bindparam("stream_id"))
+            .where(or_(table.last_time.is_(None), table.last_time < bindparam("moment")))
+            .values(last_time=bindparam("moment"), last_result=bindparam("result")),
+            [
+                {
+                    "stream_id": abs(i.reading.stream_key),
+                    "moment": i.reading.phenomenon_time,
+                    "result": i.reading.result,
+                }
+                for i in items
+            ],
         )
     things = sorted({item.thing_id for item in stored})
     session.execute(
@@ -333,21 +390,22 @@ def _roll_up(session: Session, stored: Sequence[Stored]) -> None:
                 acc[3] = max(acc[3], item.number)
     if not sums:
         return
-    rows = [
-        {
-            "datastream_id": ds,
-            "bucket_seconds": seconds,
-            "bucket_start": start,
-            "count": int(acc[0]),
-            "total": acc[1],
-            "minimum": acc[2],
-            "maximum": acc[3],
-        }
-        for (ds, seconds, start), acc in sorted(sums.items())
-    ]
-    pg = is_postgresql(session)
-    statement = (postgresql.insert if pg else sqlite.insert)(Rollup)
-    least, greatest = (func.least, func.greatest) if pg else (func.min, func.max)
+    ordered = sorted(sums.items())  # one lock order for concurrent batches
+    if is_postgresql(session):
+        session.execute(
+            _ROLL_UP_PG,
+            {
+                "ds": [ds for (ds, _, _), _ in ordered],
+                "seconds": [seconds for (_, seconds, _), _ in ordered],
+                "start": [start for (_, _, start), _ in ordered],
+                "count": [int(acc[0]) for _, acc in ordered],
+                "total": [acc[1] for _, acc in ordered],
+                "minimum": [acc[2] for _, acc in ordered],
+                "maximum": [acc[3] for _, acc in ordered],
+            },
+        )
+        return
+    statement = sqlite.insert(Rollup)
     excluded = statement.excluded
     session.execute(
         statement.on_conflict_do_update(
@@ -355,17 +413,42 @@ def _roll_up(session: Session, stored: Sequence[Stored]) -> None:
             set_={
                 "count": Rollup.count + excluded.count,
                 "total": Rollup.total + excluded.total,
-                "minimum": least(Rollup.minimum, excluded.minimum),
-                "maximum": greatest(Rollup.maximum, excluded.maximum),
+                "minimum": func.min(Rollup.minimum, excluded.minimum),
+                "maximum": func.max(Rollup.maximum, excluded.maximum),
             },
         ),
-        rows,
+        [
+            {
+                "datastream_id": ds,
+                "bucket_seconds": seconds,
+                "bucket_start": start,
+                "count": int(acc[0]),
+                "total": acc[1],
+                "minimum": acc[2],
+                "maximum": acc[3],
+            }
+            for (ds, seconds, start), acc in ordered
+        ],
     )
+
+
+_ROLL_UP_PG = text(
+    "INSERT INTO iot_rollup (datastream_id, bucket_seconds, bucket_start, count, total, "
+    "minimum, maximum) SELECT * FROM unnest(CAST(:ds AS bigint[]), CAST(:seconds AS int[]), "
+    "CAST(:start AS timestamptz[]), CAST(:count AS bigint[]), CAST(:total AS float8[]), "
+    "CAST(:minimum AS float8[]), CAST(:maximum AS float8[])) "
+    "ON CONFLICT (datastream_id, bucket_seconds, bucket_start) DO UPDATE SET "
+    "count = iot_rollup.count + excluded.count, total = iot_rollup.total + excluded.total, "
+    "minimum = least(iot_rollup.minimum, excluded.minimum), "
+    "maximum = greatest(iot_rollup.maximum, excluded.maximum)"
+)
 
 
 # --- PostgreSQL partitions -----------------------------------------------------------------
 
 _partitions_made: set[tuple[str, str]] = set()
+# pg_advisory_xact_lock(key, month) key for making a month's partition: "iotp" in ASCII.
+PARTITION_LOCK_KEY = 0x696F7470
 
 
 def _month(moment: datetime) -> datetime:
@@ -390,6 +473,9 @@ def ensure_partitions(session: Session, moments: set[datetime] | frozenset[datet
         name = f"iot_observation_p{start:%Y%m}"
         if (database, name) in _partitions_made:
             continue
+        # Two processes meeting a new month at once: the second waits for the first's
+        # commit here, then finds the partition made.
+        session.execute(select(func.pg_advisory_xact_lock(PARTITION_LOCK_KEY, start.month)))
         exists = session.scalar(select(func.to_regclass(name)))
         if exists is None:
             # Rows of this month already in the default partition would block the new one;
