@@ -104,6 +104,9 @@ def test_latest_value_status_and_rollups_follow_the_data(session: Session) -> No
     session.refresh(g.thing)
     assert g.datastream.last_result == 6.0
     assert g.datastream.last_time == T0 + timedelta(seconds=20)
+    # The stream's phenomenonTime spans everything stored, the late reading included.
+    assert g.datastream.phenomenon_time_start == T0 - timedelta(hours=2)
+    assert g.datastream.phenomenon_time_end == T0 + timedelta(seconds=20)
     assert g.thing.status == "online"
     minute = session.get(Rollup, (g.datastream.id, 60, T0))
     assert minute is not None
@@ -143,8 +146,13 @@ def test_truth_streams_take_booleans(session: Session) -> None:
     assert (stored.result_number, stored.result_json) == (None, True)
 
 
-def test_observation_ids_are_unique_and_ordered() -> None:
-    ids = observation_ids(10_000)
-    assert len(set(ids)) == 10_000
+def test_observation_ids_are_unique_ordered_and_safe_for_javascript(session: Session) -> None:
+    g = gauge(session)
+    ids = observation_ids(session, 1000)
+    assert len(set(ids)) == 1000
     assert ids == sorted(ids)
-    assert all(0 < i < 2**63 for i in ids)
+    assert all(0 < i < 2**53 for i in ids)
+    ingest(session, [Reading(phenomenon_time=T0, result=1.0, datastream_id=g.datastream.id)])
+    stored = session.scalar(select(func.max(Observation.id)))
+    assert stored is not None
+    assert min(observation_ids(session, 5)) > stored

@@ -12,16 +12,12 @@ from __future__ import annotations
 
 import json
 import math
-import os
-import secrets
-import threading
-import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import TextClause, bindparam, func, or_, select, text, update
+from sqlalchemy import JSON, TextClause, bindparam, case, func, or_, select, text, update
 from sqlalchemy.dialects import sqlite
 from sqlalchemy.orm import Session
 
@@ -45,30 +41,24 @@ ROLLUP_BUCKETS = (60, 3600, 86400)
 
 # --- observation ids -----------------------------------------------------------------------
 
-_EPOCH_MS = 1_704_067_200_000  # 2024-01-01T00:00:00Z
-_lock = threading.Lock()
-_state = {"ms": 0, "seq": 0, "node": secrets.randbelow(1024), "pid": os.getpid()}
+_NEXT_IDS = text("SELECT nextval('iot_observation_id_seq') FROM generate_series(1, :n)")
 
 
-def observation_ids(count: int) -> list[int]:
-    """``count`` new 63-bit ids: milliseconds since 2024 (41 bits), a random node number
-    drawn per process (10 bits) and a counter within the millisecond (12 bits), like
-    Twitter's snowflake. Time-ordered, made without asking the database."""
-    ids: list[int] = []
-    with _lock:
-        if _state["pid"] != os.getpid():  # a forked worker draws its own node number
-            _state.update(pid=os.getpid(), node=secrets.randbelow(1024), ms=0, seq=0)
-        for _ in range(count):
-            now = max(int(time.time() * 1000) - _EPOCH_MS, _state["ms"])
-            if now == _state["ms"]:
-                _state["seq"] += 1
-                if _state["seq"] >= 4096:  # this millisecond is used up: borrow the next
-                    now, _state["seq"] = now + 1, 0
-            else:
-                _state["seq"] = 0
-            _state["ms"] = now
-            ids.append((now << 22) | (_state["node"] << 12) | _state["seq"])
-    return ids
+def observation_ids(session: Session, count: int) -> list[int]:
+    """``count`` new observation ids, small enough for JavaScript clients (below 2**53):
+    from a sequence on PostgreSQL, fetched in one round trip; on SQLite, after the largest
+    stored, which is safe there because a writing transaction holds the database alone."""
+    if count <= 0:
+        return []
+    if is_postgresql(session):
+        return list(
+            session.scalars(
+                _NEXT_IDS,
+                {"n": count},
+            )
+        )
+    largest = session.scalar(select(func.max(Observation.id))) or 0
+    return list(range(largest + 1, largest + 1 + count))
 
 
 # --- the batch -----------------------------------------------------------------------------
@@ -241,7 +231,7 @@ def _store(
     report: IngestReport,
     now: datetime,
 ) -> None:
-    ids = observation_ids(len(batch))
+    ids = observation_ids(session, len(batch))
     rows: list[dict[str, Any]] = []
     for new_id, (reading, stream) in zip(ids, batch, strict=True):
         number = _number(reading.result) if stream.observation_type != "multi" else None
@@ -327,31 +317,53 @@ def _insert_pg(session: Session, rows: list[dict[str, Any]]) -> set[int]:
 
 
 def _keep_latest(session: Session, stored: Sequence[Stored], now: datetime) -> None:
-    """Each stream's newest value on its row, and its Thing seen now and online."""
+    """Each stream's newest value and the span of its phenomenon times on its row (the
+    SensorThings ``phenomenonTime`` of a Datastream), and its Thing seen now and online."""
     newest: dict[int, Stored] = {}
+    earliest: dict[int, datetime] = {}
     for item in stored:
-        key = item.reading.stream_key
-        if key not in newest or item.reading.phenomenon_time > newest[key].reading.phenomenon_time:
+        key, moment = item.reading.stream_key, item.reading.phenomenon_time
+        if key not in newest or moment > newest[key].reading.phenomenon_time:
             newest[key] = item
-    for table, items in (
-        (Datastream, [i for k, i in newest.items() if k > 0]),
-        (MultiDatastream, [i for k, i in newest.items() if k < 0]),
+        earliest[key] = min(earliest.get(key, moment), moment)
+    for table, keys in (
+        (Datastream, [k for k in newest if k > 0]),
+        (MultiDatastream, [k for k in newest if k < 0]),
     ):
-        if not items:
+        if not keys:
             continue
+        at = bindparam("moment", type_=table.last_time.type)
+        since = bindparam("first", type_=table.phenomenon_time_start.type)
+        later = or_(table.last_time.is_(None), table.last_time < at)
         # One executemany (pipelined by psycopg) rather than a statement per stream.
         session.connection().execute(
             update(table)
             .where(table.id == bindparam("stream_id"))
-            .where(or_(table.last_time.is_(None), table.last_time < bindparam("moment")))
-            .values(last_time=bindparam("moment"), last_result=bindparam("result")),
+            .values(
+                last_time=case((later, at), else_=table.last_time),
+                last_result=case(
+                    (later, bindparam("result", type_=JSON())), else_=table.last_result
+                ),
+                phenomenon_time_start=case(
+                    (
+                        or_(
+                            table.phenomenon_time_start.is_(None),
+                            table.phenomenon_time_start > since,
+                        ),
+                        since,
+                    ),
+                    else_=table.phenomenon_time_start,
+                ),
+                phenomenon_time_end=case((later, at), else_=table.phenomenon_time_end),
+            ),
             [
                 {
-                    "stream_id": abs(i.reading.stream_key),
-                    "moment": i.reading.phenomenon_time,
-                    "result": i.reading.result,
+                    "stream_id": abs(key),
+                    "moment": newest[key].reading.phenomenon_time,
+                    "result": newest[key].reading.result,
+                    "first": earliest[key],
                 }
-                for i in items
+                for key in keys
             ],
         )
     things = sorted({item.thing_id for item in stored})

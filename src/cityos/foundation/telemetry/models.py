@@ -2,8 +2,8 @@
 folded into ``Thing``, and the telemetry rollups.
 
 SensorThings ids are integers (``Things(7)``), which is what clients and people type.
-Observations take application-made 63-bit ids (``observation_ids``): the ingest path
-writes thousands a second in batches and must not wait on a sequence. On PostgreSQL the
+Observations get theirs in batches (``ingest.observation_ids``: a PostgreSQL sequence read
+once per batch), below 2**53 so that JavaScript reads them exactly. On PostgreSQL the
 observation table is partitioned by month of ``phenomenon_time`` (see the migration).
 
 At-least-once delivery is made idempotent by one key: an observation is its stream and its

@@ -79,6 +79,8 @@ def upgrade() -> None:
         # Months get their own partitions as data arrives (service.ensure_partitions);
         # anything outside them, e.g. an old backfill, lands here.
         op.execute("CREATE TABLE iot_observation_pdefault PARTITION OF iot_observation DEFAULT")
+        # Observation ids come from here, a batch at a time (ingest.observation_ids).
+        op.execute("CREATE SEQUENCE iot_observation_id_seq")
     op.create_index(
         "ix_iot_observation_datastream_time",
         "iot_observation",
@@ -443,6 +445,8 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    if op.get_bind().dialect.name == "postgresql":
+        op.execute("DROP SEQUENCE IF EXISTS iot_observation_id_seq")
     op.drop_table("iot_multi_datastream_property")
     op.drop_table("iot_historical_location_location")
     op.drop_table("iot_thing_location")
