@@ -41,7 +41,9 @@ def test_openapi_is_3_1_and_our_api_lives_under_api_v1(client: TestClient) -> No
     assert spec["openapi"].startswith("3.1")
     ours = [path for path in spec["paths"] if path not in {"/healthz", "/readyz", "/metrics"}]
     assert ours, "the API should publish its own paths"
-    assert all(path.startswith("/api/v1/") for path in ours)
+    # Standards keep their own roots: OGC SensorThings at /sta/v1.1 (Open311 and OIDC are
+    # outside the schema).
+    assert all(path.startswith(("/api/v1/", "/sta/v1.1/")) for path in ours)
     assert client.get("/docs").status_code == 200
 
 
@@ -193,6 +195,10 @@ OPEN311_ROUTES = {
 }
 
 
+# The SensorThings service root: the list of entity sets and conformance classes, no data.
+STA_ROUTES = {("/sta/v1.1", "GET"), ("/sta/v1.1/", "GET")}
+
+
 def test_the_public_routes_are_exactly_these(client: TestClient) -> None:
     from cityos.kernel.access import PUBLIC, api_routes, route_permission
 
@@ -207,7 +213,7 @@ def test_the_public_routes_are_exactly_these(client: TestClient) -> None:
         for path in PUBLIC_ROUTES
         if path.startswith("/api/")
     }
-    assert public == expected | OIDC_ROUTES | OPEN311_ROUTES
+    assert public == expected | OIDC_ROUTES | OPEN311_ROUTES | STA_ROUTES
 
 
 def test_calendar_warnings_come_in_the_callers_language(

@@ -47,6 +47,11 @@ class Settings(BaseSettings):
     nats_stream: str = "CITYOS"
     nats_subject_prefix: str = Field(default="cityos", pattern=r"^[A-Za-z0-9_-]+$")
     mqtt_url: str | None = None
+    # The MQTT ingester's client id prefix (host name by default) and shared-subscription
+    # group: processes of one group split the messages between them; empty subscribes
+    # without sharing (one ingester; see docs/mqtt.md on broker restarts).
+    mqtt_client_id: str | None = None
+    mqtt_group: str = Field(default="cityos-ingest", pattern=r"^[A-Za-z0-9_-]*$")
     secret_key: SecretStr | None = None
     pii_master_key: SecretStr | None = None
     file_store: str = "local"

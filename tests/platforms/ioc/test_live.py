@@ -4,6 +4,7 @@ tailing the outbox, and each viewer sees only what they reach."""
 from __future__ import annotations
 
 import asyncio
+import threading
 import uuid
 from collections.abc import Iterator
 
@@ -45,7 +46,10 @@ def _emit(runtime: Runtime, kind: str, region: str | None = None) -> uuid.UUID:
 def test_a_committed_event_reaches_the_listeners_that_want_it(committing: Runtime) -> None:
     feed = LiveFeed(committing, poll_interval=0.1)
     feed.start()
+    # The listeners' loop runs in a thread of its own, as the server's does.
     loop = asyncio.new_event_loop()
+    server = threading.Thread(target=loop.run_forever, daemon=True)
+    server.start()
     try:
         alarms = feed.listen([f"{RUN}.alarm.*"], loop)
         everything = feed.listen([], loop)
@@ -60,12 +64,17 @@ def test_a_committed_event_reaches_the_listeners_that_want_it(committing: Runtim
                     got.append(event.id)
             return got
 
-        assert loop.run_until_complete(take(alarms.queue, 1)) == [raised]
-        assert loop.run_until_complete(take(everything.queue, 2)) == [raised, case]
+        def taken(queue: asyncio.Queue[Event], n: int) -> list[uuid.UUID]:
+            return asyncio.run_coroutine_threadsafe(take(queue, n), loop).result(15)
+
+        assert taken(alarms.queue, 1) == [raised]
+        assert taken(everything.queue, 2) == [raised, case]
         assert alarms.queue.empty()
     finally:
         feed.request_stop()
         feed.join(5)
+        loop.call_soon_threadsafe(loop.stop)
+        server.join(5)
         loop.close()
 
 

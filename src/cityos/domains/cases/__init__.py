@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from cityos.domains.cases.alarms import on_alarm_raised
 from cityos.domains.cases.api import PERMISSIONS
 from cityos.domains.cases.api import router as api_router
 from cityos.domains.cases.cli import cli
@@ -30,6 +31,7 @@ module = Module(
     event_handlers=(
         ("case.duplicate_closed", on_duplicate_closed),
         ("case.*", on_case_step),
+        ("alarm.raised", on_alarm_raised),
     ),
     cli=cli,
     cli_name="cases",

@@ -5,14 +5,31 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from cityos.foundation.telemetry import alarms_api, devices, devices_api, ingest_api, rules, sta
+from cityos.foundation.telemetry.alarms import ESCALATE_JOB, attach_case, escalate_job
+from cityos.foundation.telemetry.devices_cli import cli as devices_cli
+from cityos.foundation.telemetry.ingest import register_arrival_hook
+from cityos.foundation.telemetry.packs import device_types_section, devices_section
 from cityos.foundation.telemetry.simulate_cli import simulate_cli
 from cityos.kernel.registry import Module
 
+register_arrival_hook(rules.on_arrival)
+
 module = Module(
     name="telemetry",
-    models=("cityos.foundation.telemetry.models",),
+    models=("cityos.foundation.telemetry.models", "cityos.foundation.telemetry.alarm_models"),
     migrations=Path(__file__).parent / "migrations",
-    extra_cli=(("simulate", simulate_cli),),
+    extra_cli=(("simulate", simulate_cli), ("devices", devices_cli)),
+    routers=(alarms_api.router, devices_api.router, ingest_api.router),
+    root_routers=(sta.router,),
+    profile_sections=(device_types_section, devices_section, rules.rules_section),
+    jobs={
+        rules.SILENCE_JOB: rules.silence_job,
+        ESCALATE_JOB: escalate_job,
+        devices.STATUS_JOB: devices.status_job,
+    },
+    permissions={**alarms_api.PERMISSIONS, **sta.PERMISSIONS, **devices_api.PERMISSIONS},
+    messages={**alarms_api.MESSAGES, **devices.MESSAGES, **ingest_api.MESSAGES},
 )
 
-__all__ = ["module"]
+__all__ = ["attach_case", "module"]

@@ -1,0 +1,225 @@
+"""``/api/v1/telemetry``: HTTP batch ingestion and series for charts.
+
+``POST /telemetry/ingest`` takes a batch (``batches`` has its shape) from a device signed
+in with ``Authorization: Device <code>:<secret>`` (its own readings only), or from a
+gateway or system with a bearer token or API key holding ``telemetry.write``. It answers
+200 with what was stored, what was a duplicate of an earlier send, and each refused
+reading (its number, path, code and reason); malformed JSON is a 400, a body over 5 MB a
+413, a malformed envelope a 422, all problem+json.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Annotated, Any, Final
+
+from fastapi import APIRouter, Depends, Query, Request
+from pydantic import AwareDatetime, BaseModel, Field
+
+from cityos.foundation.identity.authz import (
+    Actor,
+    Credentials,
+    HeaderKey,
+    QueryKey,
+    current_actor,
+    require,
+)
+from cityos.foundation.telemetry.batches import BatchError, readings_from_devices
+from cityos.foundation.telemetry.devices import verify_device_secret
+from cityos.foundation.telemetry.ingest import ingest
+from cityos.foundation.telemetry.models import Thing
+from cityos.foundation.telemetry.series import (
+    READ_PERMISSION,
+    Bucket,
+    series,
+    visible_datastream,
+)
+from cityos.kernel.access import declare
+from cityos.kernel.errors import (
+    DomainError,
+    PayloadTooLarge,
+    PermissionDenied,
+    Unauthenticated,
+    ValidationFailed,
+)
+from cityos.kernel.http import DbSession, RuntimeDep
+
+router = APIRouter(prefix="/telemetry", tags=["telemetry 监测数据"])
+
+WRITE_PERMISSION: Final = "telemetry.write"
+MAX_BODY: Final = 5 * 1024 * 1024
+# telemetry.write and telemetry.read are declared with the SensorThings API, which asks
+# for the same two.
+MESSAGES: dict[str, dict[str, str]] = {
+    "malformed_json": {"zh": "JSON 格式错误", "en": "Malformed JSON"},
+    "bad_batch": {"zh": "数据批次格式错误", "en": "Malformed batch"},
+    "too_many": {"zh": "批次中的观测过多", "en": "Too many observations in the batch"},
+    "datastream_not_found": {
+        "zh": "数据流不存在或不在您的辖区内",
+        "en": "No such datastream within your reach",
+    },
+}
+
+
+class MalformedJson(DomainError):
+    status = 400
+    code = "malformed_json"
+
+
+@dataclass(frozen=True)
+class Sender:
+    """Who sends a batch: a device proved by its secret, or a person or system."""
+
+    device: Thing | None = None
+    actor: Actor | None = None
+
+    @property
+    def name(self) -> str:
+        if self.device is not None:
+            return f"device:{self.device.code}"
+        return self.actor.username if self.actor is not None else ""
+
+
+def ingest_sender(
+    request: Request,
+    session: DbSession,
+    runtime: RuntimeDep,
+    credentials: Credentials,
+    header_key: HeaderKey,
+    query_key: QueryKey,
+) -> Sender:
+    """The access declaration of the ingest route: a device's own secret, or a bearer
+    token or API key holding ``telemetry.write``."""
+    scheme, _, value = request.headers.get("authorization", "").partition(" ")
+    if scheme.lower() == "device":
+        code, colon, secret = value.strip().partition(":")
+        if not colon or not code or not secret:
+            raise Unauthenticated("send Authorization: Device <code>:<secret>")
+        thing = verify_device_secret(session, code=code, secret=secret, settings=runtime.settings)
+        return Sender(device=thing)
+    actor = current_actor(request, session, runtime, credentials, header_key, query_key)
+    if not actor.can(WRITE_PERMISSION):
+        raise PermissionDenied(f"this needs the permission {WRITE_PERMISSION}")
+    return Sender(actor=actor)
+
+
+declare(ingest_sender, WRITE_PERMISSION)
+
+
+async def batch_body(request: Request) -> bytes:
+    """The request body, refused with 413 past ``MAX_BODY`` without reading it all."""
+    length = request.headers.get("content-length", "")
+    if length.isdigit() and int(length) > MAX_BODY:
+        raise PayloadTooLarge(f"a batch is at most {MAX_BODY} bytes", max_bytes=MAX_BODY)
+    received = bytearray()
+    async for chunk in request.stream():
+        received += chunk
+        if len(received) > MAX_BODY:
+            raise PayloadTooLarge(f"a batch is at most {MAX_BODY} bytes", max_bytes=MAX_BODY)
+    return bytes(received)
+
+
+class RefusalOut(BaseModel):
+    index: int = Field(description="the observation's number in the batch, from 0")
+    path: str = Field(description="where it sits in the document")
+    code: str
+    message: str
+
+
+class IngestOut(BaseModel):
+    received: int
+    stored: int
+    duplicates: int
+    rejected: list[RefusalOut]
+
+
+_BATCH_EXAMPLE = {
+    "devices": [
+        {
+            "device": "WL-0001",
+            "observations": [
+                {"property": "water_depth", "time": "2026-12-01T08:00:00+08:00", "value": 12.3}
+            ],
+        }
+    ]
+}
+
+
+@router.post(
+    "/ingest",
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {
+                "application/json": {
+                    "schema": {"type": "object"},
+                    "example": _BATCH_EXAMPLE,
+                }
+            },
+        }
+    },
+)
+def ingest_batch(
+    session: DbSession,
+    sender: Annotated[Sender, Depends(ingest_sender)],
+    body: Annotated[bytes, Depends(batch_body)],
+) -> IngestOut:
+    """Store a batch of observations once, however often it is sent."""
+    try:
+        payload: Any = json.loads(body) if body.strip() else {}
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise MalformedJson(f"the body is not JSON: {exc}") from None
+    try:
+        converted = readings_from_devices(session, payload, device=sender.device)
+    except BatchError as exc:
+        raise ValidationFailed(str(exc), code=exc.code) from None
+    report = ingest(session, converted.readings)
+    refusals = converted.refusals(report)
+    return IngestOut(
+        received=len(converted.paths),
+        stored=len(report.stored),
+        duplicates=report.duplicates,
+        rejected=[
+            RefusalOut(index=r.index, path=converted.paths[r.index], code=r.code, message=r.message)
+            for r in refusals
+        ],
+    )
+
+
+class PointOut(BaseModel):
+    time: datetime
+    value: Any = None
+    avg: float | None = None
+    min: float | None = None
+    max: float | None = None
+    count: int | None = None
+
+
+class SeriesOut(BaseModel):
+    datastream: int
+    bucket: Bucket
+    points: list[PointOut]
+    truncated: bool = Field(description="more points lie in the range: ask a coarser bucket")
+
+
+@router.get("/series", response_model=SeriesOut, response_model_exclude_none=True)
+def read_series(
+    session: DbSession,
+    actor: Annotated[Actor, Depends(require(READ_PERMISSION))],
+    datastream: Annotated[int, Query(ge=1)],
+    start: Annotated[AwareDatetime, Query(alias="from")],
+    end: Annotated[AwareDatetime, Query(alias="to")],
+    bucket: Bucket = "raw",
+) -> SeriesOut:
+    """A datastream's points from ``from`` to ``to``: raw values, or per 1 min / 1 h / 1 day
+    the mean, minimum, maximum and count."""
+    stream = visible_datastream(session, actor=actor, datastream_id=datastream)
+    found = series(session, datastream=stream, start=start, end=end, bucket=bucket)
+    return SeriesOut(
+        datastream=found.datastream_id,
+        bucket=found.bucket,
+        points=[PointOut(**vars(p)) for p in found.points],
+        truncated=found.truncated,
+    )

@@ -1,0 +1,292 @@
+"""The rule engine: each batch's new readings judged on arrival, in the batch's transaction.
+
+A reading reaches its rules through its Datastream's observed property code and its
+Thing's device type (and code, for rules naming devices). The device's readings are judged
+in time order and, for each, its rules in profile order. Each (rule, device) has a state
+row (``RuleState``): whether the rule is raised, since when the awaited condition holds
+(for ``... for 10 min``) and the newest reading judged. The state is the only memory, so a
+restarted process, or another worker, carries on without firing again; the rows are read
+``FOR UPDATE`` on PostgreSQL, so two workers judging one device take turns.
+
+Hysteresis: a raised rule clears only when its ``clear`` condition has held for its
+duration (by default as soon as ``when`` stops holding), so values between the two
+thresholds change nothing. A reading older than the newest judged is stored but not judged.
+
+Silence (``no data for N intervals``) is found by ``check_silence``, a job every minute,
+and cleared by the device's next reading.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from datetime import datetime, timedelta
+from typing import Any
+
+from pydantic import ValidationError
+from sqlalchemy import and_, func, or_, select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from cityos.foundation.telemetry.alarm_models import Rule, RuleState
+from cityos.foundation.telemetry.alarms import Firing, clear_by_rule, raise_alarm
+from cityos.foundation.telemetry.ingest import Stored
+from cityos.foundation.telemetry.models import Datastream, DeviceType, ObservedProperty, Thing
+from cityos.foundation.telemetry.rules.definition import (
+    CompiledRule,
+    Moment,
+    NoData,
+    RuleEntry,
+    Trigger,
+)
+from cityos.kernel.clock import utcnow
+from cityos.kernel.db import is_postgresql
+
+log = logging.getLogger("cityos.telemetry.rules")
+
+# --- the rules, compiled once per change -------------------------------------------------
+
+_lock = threading.Lock()
+_compiled: dict[str, tuple[tuple[Any, ...], list[CompiledRule]]] = {}
+
+
+def active_rules(session: Session) -> list[CompiledRule]:
+    """The active rules in profile order, compiled again only when the table changed (a
+    count and the newest change time, asked once per batch)."""
+    version = tuple(session.execute(select(func.count(), func.max(Rule.updated_at))).one())
+    database = str(session.get_bind().engine.url)
+    with _lock:
+        cached = _compiled.get(database)
+        if cached is not None and cached[0] == version:
+            return cached[1]
+    rules: list[CompiledRule] = []
+    for rule_id, position, document in session.execute(
+        select(Rule.id, Rule.position, Rule.document).where(Rule.active).order_by(Rule.position)
+    ):
+        try:
+            rules.append(RuleEntry.model_validate(document).compiled(position))
+        except (ValidationError, ValueError) as exc:
+            # A kind registered by a module this process lacks: the rest still run.
+            log.error("rule %s cannot be compiled here and is skipped: %s", rule_id, exc)
+    with _lock:
+        _compiled[database] = (version, rules)
+    return rules
+
+
+def forget_compiled_rules() -> None:
+    """Drop the compiled rules, as a freshly started process has none."""
+    with _lock:
+        _compiled.clear()
+
+
+# --- state rows --------------------------------------------------------------------------
+
+
+def _states(session: Session, pairs: Iterable[tuple[str, int]]) -> dict[tuple[str, int], RuleState]:
+    """The state rows of these (rule, thing) pairs, made where missing, locked on PostgreSQL."""
+    wanted = set(pairs)
+    if not wanted:
+        return {}
+    things = {thing for _, thing in wanted}
+    insert = postgresql.insert if is_postgresql(session) else sqlite.insert
+    session.execute(
+        insert(RuleState)
+        .values([{"rule_id": r, "thing_id": t, "raised": False} for r, t in sorted(wanted)])
+        .on_conflict_do_nothing()
+    )
+    found = session.scalars(
+        select(RuleState)
+        .where(RuleState.thing_id.in_(things))
+        .order_by(RuleState.thing_id, RuleState.rule_id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
+    return {(s.rule_id, s.thing_id): s for s in found if (s.rule_id, s.thing_id) in wanted}
+
+
+# --- judging -------------------------------------------------------------------------------
+
+
+def _value(item: Stored) -> float | None:
+    if item.number is not None:
+        return item.number
+    if isinstance(item.reading.result, bool):  # a cover open or not: 1 or 0 to the rules
+        return 1.0 if item.reading.result else 0.0
+    return None
+
+
+def _fires(rule: CompiledRule, at: Moment) -> bool:
+    assert isinstance(rule.when, Trigger)
+    if rule.window is not None and not rule.window.contains(at.time):
+        return False
+    return rule.when.condition.holds(at)
+
+
+def _clears(rule: CompiledRule, at: Moment) -> tuple[bool, timedelta]:
+    if rule.clear is not None:
+        return rule.clear.condition.holds(at), rule.clear.hold
+    return not _fires(rule, at), timedelta(0)
+
+
+def _step(
+    session: Session,
+    rule: CompiledRule,
+    state: RuleState,
+    at: Moment,
+    thing: Thing,
+    value: float,
+) -> None:
+    """Move one rule's state on one device by one reading (``value``, which the alarm
+    shows)."""
+    if state.last_time is not None and at.time < state.last_time:
+        return
+    state.last_time = at.time
+    if not state.raised:
+        assert isinstance(rule.when, Trigger)
+        holds, hold = _fires(rule, at), rule.when.hold
+    else:
+        holds, hold = _clears(rule, at)
+    if not holds:
+        state.since = None
+        return
+    state.since = state.since or at.time
+    if at.time - state.since < hold:
+        return
+    state.since = None
+    state.raised = not state.raised
+    if state.raised:
+        raise_alarm(session, Firing(rule, thing, value, at.time))
+    elif rule.entry.auto_clear:
+        clear_by_rule(session, rule_id=rule.id, thing_id=thing.id)
+
+
+def _number(value: Any) -> float | None:
+    if isinstance(value, bool):
+        return 1.0 if value else 0.0
+    return float(value) if isinstance(value, int | float) else None
+
+
+def on_arrival(session: Session, stored: Sequence[Stored]) -> None:
+    """The arrival hook: judge a batch's newly stored readings (see the module docstring)."""
+    rules = active_rules(session)
+    if not rules:
+        return
+    things = {
+        thing.id: thing
+        for thing in session.scalars(
+            select(Thing).where(Thing.id.in_({item.thing_id for item in stored}))
+        )
+    }
+    watching: dict[int, list[CompiledRule]] = {}
+    for thing in things.values():
+        mine = [r for r in rules if r.applies_to(thing.device_type_code, thing.code)]
+        if mine:
+            watching[thing.id] = mine
+    if not watching:
+        return
+    prop_of: dict[int, str] = {}
+    streams: dict[int, dict[str, int]] = defaultdict(dict)
+    values: dict[int, dict[str, float]] = defaultdict(dict)
+    for ds_id, thing_id, code, last in session.execute(
+        select(Datastream.id, Datastream.thing_id, ObservedProperty.code, Datastream.last_result)
+        .join(ObservedProperty, ObservedProperty.id == Datastream.observed_property_id)
+        .where(Datastream.thing_id.in_(watching), ObservedProperty.code.is_not(None))
+    ):
+        prop_of[ds_id] = code
+        streams[thing_id][code] = ds_id
+        latest = _number(last)
+        if latest is not None:
+            values[thing_id][code] = latest
+    readings: dict[int, list[tuple[str, float, Stored]]] = defaultdict(list)
+    for item in stored:
+        code = prop_of.get(item.reading.datastream_id or 0)
+        number = _value(item)
+        if item.thing_id in watching and code is not None and number is not None:
+            readings[item.thing_id].append((code, number, item))
+    pairs = [
+        (rule.id, thing_id)
+        for thing_id, mine in watching.items()
+        for rule in mine
+        if isinstance(rule.when, NoData)
+        or any(c in rule.properties for c, _, _ in readings[thing_id])
+    ]
+    states = _states(session, pairs)
+    for thing_id, mine in watching.items():
+        thing = things[thing_id]
+        for rule in mine:
+            state = states.get((rule.id, thing_id))
+            if isinstance(rule.when, NoData) and state is not None and state.raised:
+                state.raised, state.since = False, None
+                if rule.entry.auto_clear:
+                    clear_by_rule(session, rule_id=rule.id, thing_id=thing_id)
+        ordered = sorted(readings[thing_id], key=lambda r: r[2].reading.phenomenon_time)
+        for code, number, item in ordered:
+            values[thing_id][code] = number
+            at = Moment(
+                session=session,
+                thing_id=thing_id,
+                time=item.reading.phenomenon_time,
+                values=values[thing_id],
+                streams=streams[thing_id],
+            )
+            for rule in mine:
+                state = states.get((rule.id, thing_id))
+                if (
+                    state is not None
+                    and not isinstance(rule.when, NoData)
+                    and code in rule.properties
+                ):
+                    _step(session, rule, state, at, thing, number)
+    session.flush()
+
+
+# --- silence -------------------------------------------------------------------------------
+
+
+def check_silence(session: Session, *, now: datetime | None = None) -> int:
+    """Raise the ``no data`` rules of devices silent for their intervals; returns how many
+    alarms were raised. A device that never reported counts from when it was registered."""
+    now = now or utcnow()
+    raised = 0
+    for rule in active_rules(session):
+        if not isinstance(rule.when, NoData):
+            continue
+        interval = session.scalar(
+            select(DeviceType.interval_seconds).where(DeviceType.code == rule.entry.device_type)
+        )
+        if not interval:
+            continue
+        cutoff = now - timedelta(seconds=interval * rule.when.intervals)
+        stmt = (
+            select(Thing)
+            .outerjoin(
+                RuleState,
+                and_(RuleState.thing_id == Thing.id, RuleState.rule_id == rule.id),
+            )
+            .where(
+                Thing.device_type_code == rule.entry.device_type,
+                func.coalesce(Thing.last_seen_at, Thing.created_at) < cutoff,
+                or_(RuleState.raised.is_(None), RuleState.raised.is_(False)),
+            )
+            .order_by(Thing.id)
+        )
+        if rule.devices:
+            stmt = stmt.where(Thing.code.in_(rule.devices))
+        silent = list(session.scalars(stmt))
+        states = _states(session, [(rule.id, thing.id) for thing in silent])
+        for thing in silent:
+            state = states[(rule.id, thing.id)]
+            if state.raised:  # raised meanwhile by another worker
+                continue
+            state.raised, state.since = True, None
+            raise_alarm(session, Firing(rule, thing, None, None))
+            raised += 1
+    session.flush()
+    return raised
+
+
+def silence_job(session: Session, payload: dict[str, Any]) -> None:
+    """The ``telemetry.rules_silence`` job (every minute): ``check_silence``."""
+    check_silence(session)

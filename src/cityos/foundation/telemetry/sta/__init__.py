@@ -1,0 +1,7 @@
+"""The OGC SensorThings API v1.1 over the telemetry tables, mounted at ``/sta/v1.1``."""
+
+from __future__ import annotations
+
+from cityos.foundation.telemetry.sta.api import PERMISSIONS, router
+
+__all__ = ["PERMISSIONS", "router"]
