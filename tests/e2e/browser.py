@@ -35,6 +35,9 @@ class PageProblems:
             self.items.append(f"console {message.type}: {message.text}")
 
     def _on_request_failed(self, request: Request) -> None:
+        # Leaving or reloading a page cuts its open event stream: that is not a failure.
+        if "/api/v1/live" in request.url and "ERR_ABORTED" in str(request.failure):
+            return
         self.items.append(f"request failed: {request.method} {request.url} ({request.failure})")
 
     def _on_response(self, response: Response) -> None:

@@ -7,6 +7,8 @@ export const WORKBENCH_ROUTES = [
   'cases',
   'catalogue',
   ...CASE_DESKS,
+  'devices',
+  'alarms',
   'evaluation',
   'users',
   'departments',
@@ -27,6 +29,18 @@ export const ANALYSIS_ROUTES = Object.keys(ANALYSIS_PERMISSION) as AnalysisRoute
 
 export function isAnalysisRoute(route: WorkbenchRoute): route is AnalysisRoute {
   return route in ANALYSIS_PERMISSION
+}
+
+/** The IoT sensing sections (物联感知), each shown to holders of its read permission. */
+export const SENSING_PERMISSION = {
+  devices: 'telemetry.devices.read',
+  alarms: 'alarms.read',
+} as const satisfies Partial<Record<WorkbenchRoute, string>>
+export type SensingRoute = keyof typeof SENSING_PERMISSION
+export const SENSING_ROUTES = Object.keys(SENSING_PERMISSION) as SensingRoute[]
+
+export function isSensingRoute(route: WorkbenchRoute): route is SensingRoute {
+  return route in SENSING_PERMISSION
 }
 
 /** The administration sections, each shown to holders of its read permission. */

@@ -217,6 +217,34 @@ describe('workbench shell', () => {
     expect(wrapper.get('[data-testid="evaluation-empty"]').text()).toBe('该时段内没有案件。')
   })
 
+  it('shows 设备管理 and 告警中心 under 物联感知 to holders of their read permissions', async () => {
+    await signInAs(meBody({ roles: [], permissions: ['identity.profile.read', 'telemetry.devices.read', 'alarms.read'] }))
+    stubFetch((url) =>
+      url.startsWith('/api/v1/alarms') || url.startsWith('/api/v1/devices')
+        ? jsonResponse({ items: [], next_cursor: null })
+        : jsonResponse(metaBody()),
+    )
+    const { wrapper } = mountIn('zh-CN', WorkbenchApp)
+    await settle()
+    expect(wrapper.get('[data-testid="nav-sensing"]').text()).toBe('物联感知')
+    expect(wrapper.get('[data-nav="devices"]').text()).toBe('设备管理')
+    expect(wrapper.get('[data-nav="alarms"]').text()).toBe('告警中心')
+    await go('#/alarms')
+    expect(wrapper.get('h1').text()).toBe('告警中心')
+    await vi.waitFor(() => expect(wrapper.find('[data-testid="alarm-center"]').exists()).toBe(true))
+    await go('#/devices')
+    await vi.waitFor(() => expect(wrapper.find('[data-testid="device-list"]').exists()).toBe(true))
+  })
+
+  it('keeps 物联感知 from those without its permissions', async () => {
+    stubFetch(() => jsonResponse(metaBody()))
+    const { wrapper } = mountIn('zh-CN', WorkbenchApp)
+    await settle()
+    expect(wrapper.find('[data-testid="nav-sensing"]').exists()).toBe(false)
+    await go('#/devices')
+    expect(wrapper.get('[data-testid="forbidden"]').text()).toBe('您没有访问此页面的权限。')
+  })
+
   it('keeps 考核评价 from those without cases.evaluate', async () => {
     stubFetch(() => jsonResponse(metaBody()))
     const { wrapper } = mountIn('zh-CN', WorkbenchApp)
