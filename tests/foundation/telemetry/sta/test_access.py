@@ -9,9 +9,13 @@ from fastapi.testclient import TestClient
 from cityos.foundation.identity import create_api_key
 from cityos.foundation.identity.models import Scope
 from cityos.foundation.telemetry.ingest import Reading, ingest
+from cityos.foundation.telemetry.models import Thing
+from cityos.kernel import profiles
+from cityos.kernel.registry import Registry
 from cityos.kernel.runtime import Runtime
 from tests.factories.identity import Assign, create_user
 from tests.factories.telemetry import gauge
+from tests.foundation.geo.conftest import FIXTURE_PROFILE
 from tests.foundation.telemetry.sta.conftest import STA, Caller, make_caller
 
 DONGMEN, HUANGBEI = "440303003", "440303001"
@@ -105,3 +109,33 @@ def test_a_jurisdiction_reader_sees_only_things_within_reach(
     assert "WL-HB 安装点" not in location_names
     # Sensors describe instruments, not places: everyone may read them.
     assert local.get(f"Sensors({ids['sensor']})").status_code == 200
+
+
+def test_a_thing_posted_with_a_location_is_placed_on_the_region_tree(
+    client: TestClient, runtime: Runtime, registry: Registry
+) -> None:
+    with runtime.unit_of_work() as session:
+        geo = Registry((registry.by_name("geo"),))
+        profiles.load(session, root=FIXTURE_PROFILE, registry=geo, settings=runtime.settings)
+    writer = make_caller(client, runtime, "sta-placer", ["telemetry.read", "telemetry.write"])
+    inside_001 = {"type": "Point", "coordinates": [114.105, 22.54]}
+    created = writer.post(
+        "Things",
+        {
+            "name": "积水监测（第三方）",
+            "Locations": [
+                {"name": "桥下", "encodingType": "application/geo+json", "location": inside_001}
+            ],
+        },
+    )
+    assert created.status_code == 201, created.text
+    thing_id = created.json()["@iot.id"]
+    with runtime.unit_of_work() as session:
+        thing = session.get(Thing, thing_id)
+        assert thing is not None
+        assert thing.region_code is not None
+        assert thing.region_code.startswith("440303001")
+    near = make_caller(client, runtime, "sta-001", ["telemetry.read"], jurisdiction=["440303001"])
+    far = make_caller(client, runtime, "sta-002", ["telemetry.read"], jurisdiction=["440303002"])
+    assert [t["@iot.id"] for t in near.value("Things")] == [thing_id]
+    assert far.value("Things") == []

@@ -17,6 +17,7 @@ from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
+from cityos.foundation.geo import locate
 from cityos.foundation.identity.authz import Actor
 from cityos.foundation.telemetry.ingest import NUMERIC_TYPES, Reading, ingest
 from cityos.foundation.telemetry.models import (
@@ -29,6 +30,7 @@ from cityos.foundation.telemetry.models import (
     MultiDatastreamProperty,
     Observation,
     Rollup,
+    Thing,
     ThingLocation,
 )
 from cityos.foundation.telemetry.sta.entities import (
@@ -262,15 +264,32 @@ class Writer:
         history = HistoricalLocation(thing_id=thing_id, time=utcnow())
         self.session.add(history)
         self.session.flush()
-        for location_id in self.session.scalars(
-            select(ThingLocation.location_id).where(ThingLocation.thing_id == thing_id)
+        points: list[tuple[float, float]] = []
+        for location_id, lon, lat in self.session.execute(
+            select(ThingLocation.location_id, Location.lon, Location.lat)
+            .join(Location, Location.id == ThingLocation.location_id)
+            .where(ThingLocation.thing_id == thing_id)
+            .order_by(ThingLocation.location_id)
         ):
             self.session.add(
                 HistoricalLocationLocation(
                     historical_location_id=history.id, location_id=location_id
                 )
             )
+            if lon is not None and lat is not None:
+                points.append((lon, lat))
+        self._place(thing_id, points)
         self.session.flush()
+
+    def _place(self, thing_id: int, points: list[tuple[float, float]]) -> None:
+        """A Thing stands in the deepest region of its first point, so jurisdiction applies
+        to what arrives through this API as to the registry's devices; outside the district
+        (or without a point) it has no region and only district-wide readers see it."""
+        thing = self.session.get(Thing, thing_id)
+        if thing is None:
+            return
+        chain = locate(self.session, lon=points[0][0], lat=points[0][1]) if points else None
+        thing.region_code = chain.deepest.code if chain is not None else None
 
     # -- observations
 
