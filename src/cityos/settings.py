@@ -52,6 +52,8 @@ class Settings(BaseSettings):
     # without sharing (one ingester; see docs/mqtt.md on broker restarts).
     mqtt_client_id: str | None = None
     mqtt_group: str = Field(default="cityos-ingest", pattern=r"^[A-Za-z0-9_-]*$")
+    # Days of raw device observations kept (rollups for charts outlive them).
+    telemetry_raw_days: int = Field(default=400, ge=1)
     secret_key: SecretStr | None = None
     pii_master_key: SecretStr | None = None
     file_store: str = "local"

@@ -10,6 +10,7 @@ from cityos.foundation.telemetry.alarms import ESCALATE_JOB, attach_case, escala
 from cityos.foundation.telemetry.devices_cli import cli as devices_cli
 from cityos.foundation.telemetry.ingest import register_arrival_hook
 from cityos.foundation.telemetry.packs import device_types_section, devices_section
+from cityos.foundation.telemetry.retention import RETENTION_JOB, retention_job
 from cityos.foundation.telemetry.simulate_cli import simulate_cli
 from cityos.kernel.registry import Module
 
@@ -27,6 +28,7 @@ module = Module(
         rules.SILENCE_JOB: rules.silence_job,
         ESCALATE_JOB: escalate_job,
         devices.STATUS_JOB: devices.status_job,
+        RETENTION_JOB: retention_job,
     },
     permissions={**alarms_api.PERMISSIONS, **sta.PERMISSIONS, **devices_api.PERMISSIONS},
     messages={**alarms_api.MESSAGES, **devices.MESSAGES, **ingest_api.MESSAGES},

@@ -40,6 +40,7 @@ from cityos.foundation.telemetry.devices import (
 )
 from cityos.foundation.telemetry.ingest import COUNT_OBSERVATION, MEASUREMENT, TRUTH_OBSERVATION
 from cityos.foundation.telemetry.models import DeviceType, ObservedProperty, Thing
+from cityos.foundation.telemetry.retention import ensure_retention_timer
 from cityos.kernel.i18n import LocalizedText
 from cityos.kernel.profiles import ProfileContext, ProfileDocuments, ProfileIssue
 from cityos.kernel.registry import ProfileSection
@@ -395,6 +396,7 @@ def _load_devices(session: Session, context: ProfileContext, documents: list[Any
     if added:
         context.count("datastreams", added)
     ensure_status_timer(session)
+    ensure_retention_timer(session)
 
 
 devices_section = ProfileSection(
