@@ -158,17 +158,14 @@ class ObservedProperty(TimestampMixin, Base):
     code: Mapped[str | None] = mapped_column(String(64), unique=True)
 
 
-class Datastream(TimestampMixin, Base):
-    """A series of Observations of one property by one Sensor on one Thing, with the
-    latest value kept on the row for maps and lists."""
-
-    __tablename__ = "iot_datastream"
+class StreamColumns:
+    """What a Datastream and a MultiDatastream share: their SensorThings properties, their
+    Thing and Sensor, and the latest value kept on the row for maps and lists."""
 
     id: Mapped[int] = mapped_column(IntId, primary_key=True, autoincrement=True)
     name: Mapped[str] = mapped_column(String(200))
     description: Mapped[str] = mapped_column(Text, default="")
     observation_type: Mapped[str] = mapped_column(String(200))
-    unit_of_measurement: Mapped[dict[str, Any]] = mapped_column()
     observed_area: Mapped[dict[str, Any] | None] = mapped_column()
     phenomenon_time_start: Mapped[datetime | None] = mapped_column()
     phenomenon_time_end: Mapped[datetime | None] = mapped_column()
@@ -179,37 +176,29 @@ class Datastream(TimestampMixin, Base):
         ForeignKey("iot_thing.id", ondelete="CASCADE"), index=True
     )
     sensor_id: Mapped[int] = mapped_column(ForeignKey("iot_sensor.id"), index=True)
-    observed_property_id: Mapped[int] = mapped_column(
-        ForeignKey("iot_observed_property.id"), index=True
-    )
     last_time: Mapped[datetime | None] = mapped_column()
     last_result: Mapped[Any] = mapped_column(JSON, nullable=True)
 
 
-class MultiDatastream(TimestampMixin, Base):
+class Datastream(StreamColumns, TimestampMixin, Base):
+    """A series of Observations of one property by one Sensor on one Thing."""
+
+    __tablename__ = "iot_datastream"
+
+    unit_of_measurement: Mapped[dict[str, Any]] = mapped_column()
+    observed_property_id: Mapped[int] = mapped_column(
+        ForeignKey("iot_observed_property.id"), index=True
+    )
+
+
+class MultiDatastream(StreamColumns, TimestampMixin, Base):
     """Several properties observed together (a weather station's one reading of wind speed
     and direction); each Observation's result is an array in ``observed_properties`` order."""
 
     __tablename__ = "iot_multi_datastream"
 
-    id: Mapped[int] = mapped_column(IntId, primary_key=True, autoincrement=True)
-    name: Mapped[str] = mapped_column(String(200))
-    description: Mapped[str] = mapped_column(Text, default="")
-    observation_type: Mapped[str] = mapped_column(String(200))
     multi_observation_data_types: Mapped[list[Any]] = mapped_column()
     unit_of_measurements: Mapped[list[Any]] = mapped_column()
-    observed_area: Mapped[dict[str, Any] | None] = mapped_column()
-    phenomenon_time_start: Mapped[datetime | None] = mapped_column()
-    phenomenon_time_end: Mapped[datetime | None] = mapped_column()
-    result_time_start: Mapped[datetime | None] = mapped_column()
-    result_time_end: Mapped[datetime | None] = mapped_column()
-    properties: Mapped[dict[str, Any] | None] = mapped_column()
-    thing_id: Mapped[int] = mapped_column(
-        ForeignKey("iot_thing.id", ondelete="CASCADE"), index=True
-    )
-    sensor_id: Mapped[int] = mapped_column(ForeignKey("iot_sensor.id"), index=True)
-    last_time: Mapped[datetime | None] = mapped_column()
-    last_result: Mapped[Any] = mapped_column(JSON, nullable=True)
 
 
 class MultiDatastreamProperty(Base):
