@@ -203,3 +203,45 @@ def test_the_example_batch_in_the_openapi_document_is_accepted(
     example = json.loads(json.dumps(example).replace("2026-12-01T08:00:00+08:00", T0.isoformat()))
     body = client.post(INGEST, json=example, headers=bearer(district.manager)).json()
     assert body["stored"] == 1
+
+
+def test_a_region_series_aggregates_its_devices_within_reach(
+    client: TestClient, runtime: Runtime, district: District
+) -> None:
+    batch = {
+        "devices": [
+            {"device": "WL-0001", "observations": _depths(2.0, 4.0)},
+            {"device": "WL-0002", "observations": _depths(30.0)},
+        ]
+    }
+    client.post(INGEST, json=batch, headers=bearer(district.manager))
+    query = {
+        "property": "water_depth",
+        "from": T0.isoformat(),
+        "to": (T0 + timedelta(hours=1)).isoformat(),
+        "bucket": "1h",
+    }
+    district_wide = client.get(
+        "/api/v1/telemetry/regions/440303/series", params=query, headers=bearer(district.manager)
+    ).json()
+    assert district_wide["points"] == [
+        {
+            "time": "2026-11-30T08:00:00Z",
+            "avg": 12.0,
+            "min": 2.0,
+            "max": 30.0,
+            "count": 3,
+            "devices": 2,
+        }
+    ]
+    # The reader of 440303001 sees only WL-0001, whatever region they ask for.
+    mine = client.get(
+        "/api/v1/telemetry/regions/440303/series", params=query, headers=bearer(district.reader_001)
+    ).json()
+    assert [(p["count"], p["devices"], p["max"]) for p in mine["points"]] == [(2, 1, 4.0)]
+    raw = client.get(
+        "/api/v1/telemetry/regions/440303/series",
+        params={**query, "bucket": "raw"},
+        headers=bearer(district.manager),
+    )
+    assert (raw.status_code, raw.json()["code"]) == (422, "bucket_needed")

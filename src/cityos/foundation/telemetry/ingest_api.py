@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Annotated, Any, Final
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Depends, Path, Query, Request
 from pydantic import AwareDatetime, BaseModel, Field
 
 from cityos.foundation.identity.authz import (
@@ -33,6 +33,7 @@ from cityos.foundation.telemetry.models import Thing
 from cityos.foundation.telemetry.series import (
     READ_PERMISSION,
     Bucket,
+    region_series,
     series,
     visible_datastream,
 )
@@ -202,6 +203,53 @@ class SeriesOut(BaseModel):
     bucket: Bucket
     points: list[PointOut]
     truncated: bool = Field(description="more points lie in the range: ask a coarser bucket")
+
+
+class RegionPointOut(BaseModel):
+    time: datetime
+    avg: float | None
+    min: float
+    max: float
+    count: int
+    devices: int = Field(description="devices that reported in the bucket")
+
+
+class RegionSeriesOut(BaseModel):
+    region: str
+    property: str
+    bucket: Bucket
+    points: list[RegionPointOut]
+    truncated: bool
+
+
+@router.get("/regions/{region}/series", response_model=RegionSeriesOut)
+def read_region_series(
+    session: DbSession,
+    actor: Annotated[Actor, Depends(require(READ_PERMISSION))],
+    region: Annotated[str, Path(pattern=r"^\d{6,15}$")],
+    property_code: Annotated[str, Query(alias="property", max_length=64)],
+    start: Annotated[AwareDatetime, Query(alias="from")],
+    end: Annotated[AwareDatetime, Query(alias="to")],
+    bucket: Bucket = "1h",
+) -> RegionSeriesOut:
+    """A property (``water_depth``, ``pm25`` …) over every device of a region within your
+    reach, per 1 min / 1 h / 1 day: mean, minimum, maximum, count and devices reporting."""
+    points, truncated = region_series(
+        session,
+        actor=actor,
+        region=region,
+        property_code=property_code,
+        start=start,
+        end=end,
+        bucket=bucket,
+    )
+    return RegionSeriesOut(
+        region=region,
+        property=property_code,
+        bucket=bucket,
+        points=[RegionPointOut(**vars(p)) for p in points],
+        truncated=truncated,
+    )
 
 
 @router.get("/series", response_model=SeriesOut, response_model_exclude_none=True)

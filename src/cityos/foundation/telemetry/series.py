@@ -8,13 +8,19 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Final, Literal
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from cityos.foundation.identity.authz import Actor
+from cityos.foundation.identity.authz import Actor, reach_clause
 from cityos.foundation.telemetry.devices import within_reach
 from cityos.foundation.telemetry.ingest import bucket_start
-from cityos.foundation.telemetry.models import Datastream, Observation, Rollup, Thing
+from cityos.foundation.telemetry.models import (
+    Datastream,
+    Observation,
+    ObservedProperty,
+    Rollup,
+    Thing,
+)
 from cityos.kernel.errors import NotFound, ValidationFailed
 
 Bucket = Literal["raw", "1m", "1h", "1d"]
@@ -116,11 +122,86 @@ def series(
     return Series(datastream.id, bucket, points, truncated=len(buckets) > MAX_POINTS)
 
 
+@dataclass(frozen=True)
+class RegionPoint:
+    """One bucket of a property over a region: the aggregates across its devices."""
+
+    time: datetime
+    avg: float | None
+    min: float
+    max: float
+    count: int
+    devices: int
+
+
+def region_series(
+    session: Session,
+    *,
+    actor: Actor,
+    region: str,
+    property_code: str,
+    start: datetime,
+    end: datetime,
+    bucket: Bucket,
+) -> tuple[list[RegionPoint], bool]:
+    """A property over every device within ``region`` (a code prefix) and the actor's
+    reach, from the rollups: per bucket the mean of all readings, the extremes, the count
+    and how many devices reported. Returns the points and whether they were truncated."""
+    if bucket == "raw":
+        raise ValidationFailed(
+            "a region's series is made of rollups: bucket 1m, 1h or 1d", code="bucket_needed"
+        )
+    if end <= start:
+        raise ValidationFailed("to must be after from", code="empty_range")
+    seconds = BUCKET_SECONDS[bucket]
+    stmt = (
+        select(
+            Rollup.bucket_start,
+            func.sum(Rollup.total),
+            func.sum(Rollup.count),
+            func.min(Rollup.minimum),
+            func.max(Rollup.maximum),
+            func.count(func.distinct(Rollup.datastream_id)),
+        )
+        .join(Datastream, Datastream.id == Rollup.datastream_id)
+        .join(ObservedProperty, ObservedProperty.id == Datastream.observed_property_id)
+        .join(Thing, Thing.id == Datastream.thing_id)
+        .where(
+            ObservedProperty.code == property_code,
+            Thing.region_code.startswith(region, autoescape=True),
+            Rollup.bucket_seconds == seconds,
+            Rollup.bucket_start >= bucket_start(start, seconds),
+            Rollup.bucket_start < end,
+        )
+        .group_by(Rollup.bucket_start)
+        .order_by(Rollup.bucket_start)
+        .limit(MAX_POINTS + 1)
+    )
+    reach = reach_clause(actor, region_column=Thing.region_code, permission=READ_PERMISSION)
+    if reach is not None:
+        stmt = stmt.where(reach)
+    rows = session.execute(stmt).all()
+    points = [
+        RegionPoint(
+            time=time,
+            avg=float(total) / int(count) if count else None,
+            min=float(low),
+            max=float(high),
+            count=int(count),
+            devices=int(devices),
+        )
+        for time, total, count, low, high, devices in rows[:MAX_POINTS]
+    ]
+    return points, len(rows) > MAX_POINTS
+
+
 __all__ = [
     "BUCKET_SECONDS",
     "Bucket",
     "Point",
+    "RegionPoint",
     "Series",
+    "region_series",
     "series",
     "visible_datastream",
 ]
