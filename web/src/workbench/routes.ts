@@ -9,6 +9,7 @@ export const WORKBENCH_ROUTES = [
   ...CASE_DESKS,
   'devices',
   'alarms',
+  'alarm-rules',
   'evaluation',
   'users',
   'departments',
@@ -35,6 +36,7 @@ export function isAnalysisRoute(route: WorkbenchRoute): route is AnalysisRoute {
 export const SENSING_PERMISSION = {
   devices: 'telemetry.devices.read',
   alarms: 'alarms.read',
+  'alarm-rules': 'alarms.read',
 } as const satisfies Partial<Record<WorkbenchRoute, string>>
 export type SensingRoute = keyof typeof SENSING_PERMISSION
 export const SENSING_ROUTES = Object.keys(SENSING_PERMISSION) as SensingRoute[]

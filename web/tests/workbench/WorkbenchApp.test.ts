@@ -217,10 +217,12 @@ describe('workbench shell', () => {
     expect(wrapper.get('[data-testid="evaluation-empty"]').text()).toBe('该时段内没有案件。')
   })
 
-  it('shows 设备管理 and 告警中心 under 物联感知 to holders of their read permissions', async () => {
+  it('shows 设备管理, 告警中心 and 规则配置 under 物联感知 to holders of their read permissions', async () => {
     await signInAs(meBody({ roles: [], permissions: ['identity.profile.read', 'telemetry.devices.read', 'alarms.read'] }))
     stubFetch((url) =>
-      url.startsWith('/api/v1/alarms') || url.startsWith('/api/v1/devices')
+      url.startsWith('/api/v1/alarm-rules')
+        ? jsonResponse([])
+        : url.startsWith('/api/v1/alarms') || url.startsWith('/api/v1/devices')
         ? jsonResponse({ items: [], next_cursor: null })
         : jsonResponse(metaBody()),
     )
@@ -229,6 +231,10 @@ describe('workbench shell', () => {
     expect(wrapper.get('[data-testid="nav-sensing"]').text()).toBe('物联感知')
     expect(wrapper.get('[data-nav="devices"]').text()).toBe('设备管理')
     expect(wrapper.get('[data-nav="alarms"]').text()).toBe('告警中心')
+    expect(wrapper.get('[data-nav="alarm-rules"]').text()).toBe('规则配置')
+    await go('#/alarm-rules')
+    expect(wrapper.get('h1').text()).toBe('规则配置')
+    await vi.waitFor(() => expect(wrapper.find('[data-testid="alarm-rules"]').exists()).toBe(true))
     await go('#/alarms')
     expect(wrapper.get('h1').text()).toBe('告警中心')
     await vi.waitFor(() => expect(wrapper.find('[data-testid="alarm-center"]').exists()).toBe(true))

@@ -5,7 +5,15 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from cityos.foundation.telemetry import alarms_api, devices, devices_api, ingest_api, rules, sta
+from cityos.foundation.telemetry import (
+    alarms_api,
+    devices,
+    devices_api,
+    ingest_api,
+    rules,
+    rules_api,
+    sta,
+)
 from cityos.foundation.telemetry.alarms import ESCALATE_JOB, attach_case, escalate_job
 from cityos.foundation.telemetry.devices_cli import cli as devices_cli
 from cityos.foundation.telemetry.ingest import register_arrival_hook
@@ -21,7 +29,7 @@ module = Module(
     models=("cityos.foundation.telemetry.models", "cityos.foundation.telemetry.alarm_models"),
     migrations=Path(__file__).parent / "migrations",
     extra_cli=(("simulate", simulate_cli), ("devices", devices_cli)),
-    routers=(alarms_api.router, devices_api.router, ingest_api.router),
+    routers=(alarms_api.router, rules_api.router, devices_api.router, ingest_api.router),
     root_routers=(sta.router,),
     profile_sections=(device_types_section, devices_section, rules.rules_section),
     jobs={
@@ -31,7 +39,12 @@ module = Module(
         RETENTION_JOB: retention_job,
     },
     permissions={**alarms_api.PERMISSIONS, **sta.PERMISSIONS, **devices_api.PERMISSIONS},
-    messages={**alarms_api.MESSAGES, **devices.MESSAGES, **ingest_api.MESSAGES},
+    messages={
+        **alarms_api.MESSAGES,
+        **rules_api.MESSAGES,
+        **devices.MESSAGES,
+        **ingest_api.MESSAGES,
+    },
 )
 
 __all__ = ["attach_case", "module"]

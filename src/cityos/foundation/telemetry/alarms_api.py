@@ -163,6 +163,7 @@ def list_alarms(
     severity: Severity | None = None,
     region: Annotated[str | None, Query(pattern=r"^\d{6,15}$")] = None,
     device_type: Annotated[str | None, Query(max_length=64)] = None,
+    rule: Annotated[str | None, Query(max_length=64, description="the rule's id")] = None,
     open_only: Annotated[bool, Query(alias="open", description="active or acknowledged")] = False,
 ) -> PageOut[AlarmOut]:
     """Alarms within your reach, newest first, filtered."""
@@ -177,6 +178,8 @@ def list_alarms(
         stmt = stmt.where(Alarm.region_code.startswith(region))
     if device_type:
         stmt = stmt.where(Alarm.device_type_code == device_type)
+    if rule:
+        stmt = stmt.where(Alarm.rule_id == rule)
     found = paginate(
         session, stmt, order_by=[Alarm.id.desc()], cursor=page.cursor, limit=page.limit
     )

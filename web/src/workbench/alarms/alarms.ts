@@ -69,11 +69,39 @@ export interface AlarmFilters {
   severity: string
   region: string
   device_type: string
+  /** The id of the rule that raised them. */
+  rule: string
   /** Active or acknowledged. */
   open: boolean
 }
 
-export const emptyAlarmFilters = (): AlarmFilters => ({ status: '', severity: '', region: '', device_type: '', open: false })
+export const emptyAlarmFilters = (): AlarmFilters => ({ status: '', severity: '', region: '', device_type: '', rule: '', open: false })
+
+/** Whether the list asked for with `filters` would hold `alarm`, as the server filters. */
+export function matchesFilters(alarm: Alarm, filters: AlarmFilters): boolean {
+  return (
+    (!filters.status || alarm.status === filters.status) &&
+    (!filters.open || alarm.status !== 'cleared') &&
+    (!filters.severity || alarm.severity === filters.severity) &&
+    (!filters.region || (alarm.region_code ?? '').startsWith(filters.region)) &&
+    (!filters.device_type || alarm.device_type === filters.device_type) &&
+    (!filters.rule || alarm.rule_id === filters.rule)
+  )
+}
+
+/**
+ * The list (in the server's order, newest id first) with `alarm` updated in place, or put in
+ * where it belongs; not put in when it belongs past the pages loaded so far (`complete`
+ * false), as the next page will bring it.
+ */
+export function placeAlarm(alarms: readonly Alarm[], alarm: Alarm, complete: boolean): Alarm[] {
+  if (alarms.some((item) => item.id === alarm.id)) {
+    return alarms.map((item) => (item.id === alarm.id ? alarm : item))
+  }
+  const at = alarms.findIndex((item) => item.id < alarm.id)
+  if (at === -1) return complete ? [...alarms, alarm] : [...alarms]
+  return [...alarms.slice(0, at), alarm, ...alarms.slice(at)]
+}
 
 function query(filters: Partial<AlarmFilters>, cursor: string | null, limit: number): string {
   const search = new URLSearchParams()

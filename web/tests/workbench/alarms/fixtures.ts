@@ -29,3 +29,28 @@ export function alarm(overrides: Partial<Alarm> = {}): Alarm {
     ...overrides,
   }
 }
+
+/** A live stream (`/api/v1/live`) the test writes server-sent events into. */
+export function liveStream() {
+  let push: (text: string) => void = () => undefined
+  const body = new ReadableStream<Uint8Array>({
+    start(controller) {
+      const encoder = new TextEncoder()
+      push = (text) => controller.enqueue(encoder.encode(text))
+    },
+  })
+  let next = 0
+  return {
+    body,
+    response: (): Response => new Response(body, { headers: { 'content-type': 'text/event-stream' } }),
+    /** An `alarm.*` event about alarm `id`. */
+    alarmEvent(type: string, id: string): void {
+      next += 1
+      const event = { id: `e${next}`, type, key: id, payload: { alarm_id: id }, created_at: '2026-05-01T09:00:00Z' }
+      push(`id: e${next}\nevent: ${type}\ndata: ${JSON.stringify(event)}\n\n`)
+    },
+    lagged(): void {
+      push('event: lagged\ndata: {}\n\n')
+    },
+  }
+}
