@@ -64,6 +64,9 @@ class Moment:
     time: datetime
     values: Mapping[str, float]
     streams: Mapping[str, int]
+    # The numbers a stream stored in a time range, from the batch's cache when the engine
+    # keeps one (one query per batch instead of one per reading); None reads the table.
+    window: Callable[[int, datetime, datetime], list[float]] | None = None
 
 
 class Condition(Protocol):
@@ -122,14 +125,20 @@ class Change:
         current, stream = at.values.get(self.prop), at.streams.get(self.prop)
         if current is None or stream is None:
             return False
-        extreme = func.min if self.direction == "rise" else func.max
-        bound = at.session.scalar(
-            select(extreme(Observation.result_number)).where(
-                Observation.datastream_id == stream,
-                Observation.phenomenon_time >= at.time - self.window,
-                Observation.phenomenon_time <= at.time,
+        bound: float | None
+        if at.window is not None:
+            seen = at.window(stream, at.time - self.window, at.time)
+            pick = min if self.direction == "rise" else max
+            bound = pick(seen) if seen else None
+        else:
+            extreme = func.min if self.direction == "rise" else func.max
+            bound = at.session.scalar(
+                select(extreme(Observation.result_number)).where(
+                    Observation.datastream_id == stream,
+                    Observation.phenomenon_time >= at.time - self.window,
+                    Observation.phenomenon_time <= at.time,
+                )
             )
-        )
         if bound is None:
             return False
         change = current - bound if self.direction == "rise" else bound - current

@@ -33,8 +33,17 @@ from sqlalchemy.orm import Session
 from cityos.foundation.telemetry.alarm_models import Rule, RuleState
 from cityos.foundation.telemetry.alarms import Firing, clear_by_rule, raise_alarm
 from cityos.foundation.telemetry.ingest import Stored
-from cityos.foundation.telemetry.models import Datastream, DeviceType, ObservedProperty, Thing
+from cityos.foundation.telemetry.models import (
+    Datastream,
+    DeviceType,
+    Observation,
+    ObservedProperty,
+    Thing,
+)
 from cityos.foundation.telemetry.rules.definition import (
+    AllOf,
+    AnyOf,
+    Change,
     CompiledRule,
     Moment,
     NoData,
@@ -107,6 +116,51 @@ def _states(session: Session, pairs: Iterable[tuple[str, int]]) -> dict[tuple[st
 
 
 # --- judging -------------------------------------------------------------------------------
+
+
+def _longest_window(condition: object) -> timedelta | None:
+    """The longest rate-of-change window in a condition tree (None: it has none)."""
+    if isinstance(condition, Change):
+        return condition.window
+    if isinstance(condition, AllOf | AnyOf):
+        found = [w for part in condition.parts if (w := _longest_window(part)) is not None]
+        return max(found) if found else None
+    return None
+
+
+class _Windows:
+    """The batch's rate-of-change history: the stored numbers of the batch's streams from
+    the longest window before its first reading to its last, read in one query on first
+    use (a stream outside the batch is read on its own when asked)."""
+
+    def __init__(self, session: Session, streams: set[int], start: datetime, end: datetime) -> None:
+        self.session, self.streams, self.start, self.end = session, streams, start, end
+        self.points: dict[int, list[tuple[datetime, float]]] | None = None
+
+    def _load(self, streams: set[int]) -> dict[int, list[tuple[datetime, float]]]:
+        found: dict[int, list[tuple[datetime, float]]] = {s: [] for s in streams}
+        for stream, moment, number in self.session.execute(
+            select(
+                Observation.datastream_id, Observation.phenomenon_time, Observation.result_number
+            )
+            .where(
+                Observation.datastream_id.in_(streams),
+                Observation.phenomenon_time >= self.start,
+                Observation.phenomenon_time <= self.end,
+                Observation.result_number.is_not(None),
+            )
+            .order_by(Observation.datastream_id, Observation.phenomenon_time)
+        ):
+            if stream is not None and number is not None:
+                found.setdefault(stream, []).append((moment, number))
+        return found
+
+    def __call__(self, stream: int, lo: datetime, hi: datetime) -> list[float]:
+        if self.points is None:
+            self.points = self._load(self.streams)
+        if stream not in self.points:
+            self.points.update(self._load({stream}))
+        return [n for t, n in self.points[stream] if lo <= t <= hi]
 
 
 def _value(item: Stored) -> float | None:
@@ -213,6 +267,21 @@ def on_arrival(session: Session, stored: Sequence[Stored]) -> None:
         or any(c in rule.properties for c, _, _ in readings[thing_id])
     ]
     states = _states(session, pairs)
+    window = None
+    longest = [
+        w
+        for mine in watching.values()
+        for rule in mine
+        if isinstance(rule.when, Trigger) and (w := _longest_window(rule.when.condition))
+    ]
+    if longest:
+        moments = [item.reading.phenomenon_time for item in stored]
+        window = _Windows(
+            session,
+            {item.reading.datastream_id for item in stored if item.reading.datastream_id},
+            min(moments) - max(longest),
+            max(moments),
+        )
     for thing_id, mine in watching.items():
         thing = things[thing_id]
         for rule in mine:
@@ -230,6 +299,7 @@ def on_arrival(session: Session, stored: Sequence[Stored]) -> None:
                 time=item.reading.phenomenon_time,
                 values=values[thing_id],
                 streams=streams[thing_id],
+                window=window,
             )
             for rule in mine:
                 state = states.get((rule.id, thing_id))
