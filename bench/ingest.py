@@ -11,7 +11,11 @@ by this script with the configuration docs/mqtt.md recommends. Then:
   shared-subscription group) in 1 and in 2 processes, against 20,000/s;
 - **(d) HTTP batches**: ``ingest()`` with 1,000 readings a transaction, the core of
   ``POST /api/v1/telemetry/ingest``, in 2 processes, against 25% of the COPY rate;
-- **(e) alarm latency**: not measured yet.
+- **(e) alarm latency**: during each run of (c), ``--alarm-readings`` readings from one more
+  (Python) publisher cross a threshold rule (``level > 100``, clear ``level < 50``) on
+  ``--alarm-devices`` devices of a device type of the benchmark's own, high and low in turn
+  so that alarms are raised and cleared; from each high reading's publish to its alarm's
+  ``raised_at``, p50 and p99 against 1 s.
 
 Everything shares the machine's cores (publishers, broker, ingesters, PostgreSQL), as a
 one-machine installation would.
@@ -21,22 +25,29 @@ from __future__ import annotations
 
 import argparse
 import io
+import json
 import multiprocessing
 import os
 import shutil
 import socket
+import statistics
 import subprocess
 import tempfile
+import threading
 import time
-from datetime import timedelta
+from datetime import datetime, timedelta
 from multiprocessing.synchronize import Event as EventType
 from pathlib import Path
 
+import paho.mqtt.client as paho
+from paho.mqtt.enums import CallbackAPIVersion, MQTTProtocolVersion
 from sqlalchemy import create_engine, delete, func, select, text
 
+from cityos.foundation.telemetry.alarm_models import Alarm, RuleState
 from cityos.foundation.telemetry.ingest import MEASUREMENT, Reading, ensure_partitions, ingest
 from cityos.foundation.telemetry.models import (
     Datastream,
+    DeviceType,
     Observation,
     ObservedProperty,
     Rollup,
@@ -44,10 +55,10 @@ from cityos.foundation.telemetry.models import (
     Thing,
 )
 from cityos.foundation.telemetry.mqtt import MqttIngester, MqttOptions
-from cityos.kernel import migrate
+from cityos.kernel import migrate, profiles
 from cityos.kernel.clock import utcnow
 from cityos.kernel.db import make_engine, make_sessionmaker
-from cityos.kernel.registry import get_registry
+from cityos.kernel.registry import Registry, get_registry
 from cityos.kernel.runtime import build_runtime
 from cityos.settings import Settings
 
@@ -59,6 +70,20 @@ PUBLISHERS = 20
 MQTT_TARGET = 20_000.0
 HTTP_SHARE_OF_COPY = 0.25
 BATCH = 1_000
+ALARM_TARGET = 1.0
+# Seconds between two crossing readings: a few hundred over the seconds (c) lasts.
+ALARM_EVERY = 0.01
+ALARM_TYPE = "bench-level-gauge"
+ALARM_RULES = f"""
+rules:
+  - id: bench-level-high
+    name: {{zh: 液位超限, en: Level high}}
+    type: bench.level
+    device_type: {ALARM_TYPE}
+    when: level > 100
+    clear: level < 50
+    severity: major
+"""
 
 
 def verdict(ok: bool) -> str:
@@ -236,6 +261,143 @@ def make_streams(url: str, count: int) -> list[int]:
     return streams
 
 
+def make_alarm_streams(url: str, count: int, folder: Path) -> list[int]:
+    """``count`` level gauges of a device type of their own, and the threshold rule on
+    that type loaded through the profile loader; their Datastreams."""
+    settings = Settings(_env_file=None, database_url=url)  # type: ignore[call-arg]
+    registry = get_registry()
+    engine = make_engine(url)
+    sessions = make_sessionmaker(engine)
+    with sessions() as session:
+        session.add(
+            DeviceType(
+                code=ALARM_TYPE,
+                name_zh="液位计",
+                name_en="Level gauge",
+                observes=[{"property": "level", "observation_type": MEASUREMENT}],
+                interval_seconds=60,
+                document={},
+            )
+        )
+        sensor = Sensor(name="液位计", encoding_type="text/plain", sensor_metadata="bench")
+        prop = ObservedProperty(
+            name="液位", definition="https://cityos.example/def/level", code="level"
+        )
+        session.add_all([sensor, prop])
+        session.flush()
+        streams = []
+        for i in range(count):
+            thing = Thing(
+                name=f"液位 ALARM-{i:03d}",
+                code=f"ALARM-{i:03d}",
+                device_type_code=ALARM_TYPE,
+                synthetic=True,
+            )
+            session.add(thing)
+            session.flush()
+            stream = Datastream(
+                name=f"ALARM-{i:03d} 液位",
+                observation_type=MEASUREMENT,
+                unit_of_measurement={"name": "centimetre", "symbol": "cm", "definition": "cm"},
+                thing_id=thing.id,
+                sensor_id=sensor.id,
+                observed_property_id=prop.id,
+            )
+            session.add(stream)
+            session.flush()
+            streams.append(stream.id)
+        pack = folder / "profile" / "packs" / "bench"
+        pack.mkdir(parents=True)
+        (pack / "rules.yaml").write_text(ALARM_RULES, encoding="utf-8")
+        profiles.load(
+            session,
+            root=folder / "profile",
+            registry=Registry((registry.by_name("telemetry"),)),
+            settings=settings,
+        )
+        session.commit()
+    engine.dispose()
+    return streams
+
+
+class AlarmFeed(threading.Thread):
+    """Readings crossing the rule, published with QoS 1 while the load runs: high and low
+    in turn on each device, one every ``ALARM_EVERY`` s; each high reading's value is its
+    own, so its alarm is found by value, and the time it was published is kept."""
+
+    def __init__(self, port: int, streams: list[int], count: int) -> None:
+        super().__init__(daemon=True)
+        self.port, self.streams, self.count = port, streams, count
+        self.published: dict[float, datetime] = {}
+        self.done = threading.Event()
+
+    def run(self) -> None:
+        client = paho.Client(
+            CallbackAPIVersion.VERSION2,
+            client_id=f"bench-alarms-{os.getpid()}",
+            protocol=MQTTProtocolVersion.MQTTv5,
+        )
+        client.connect("127.0.0.1", self.port)
+        client.loop_start()
+        sent = []
+        for k in range(self.count):
+            if self.done.is_set():
+                break
+            high = (k // len(self.streams)) % 2 == 0
+            value = float(101 + k) if high else 10.0
+            payload = json.dumps({"phenomenonTime": utcnow().isoformat(), "result": value})
+            stream = self.streams[k % len(self.streams)]
+            moment = utcnow()
+            sent.append(client.publish(f"v1.1/Datastreams({stream})/Observations", payload, 1))
+            if high:
+                self.published[value] = moment
+            time.sleep(ALARM_EVERY)
+        for info in sent:
+            info.wait_for_publish(30)
+        client.disconnect()
+        client.loop_stop()
+
+
+def clear_alarms(url: str) -> None:
+    engine = make_engine(url)
+    with engine.begin() as connection:
+        connection.execute(delete(Alarm))
+        connection.execute(delete(RuleState))
+    engine.dispose()
+
+
+def alarm_latencies(url: str, published: dict[float, datetime]) -> tuple[list[float], int]:
+    """Seconds from each high reading's publish to its alarm being stored, waiting a
+    little for the last ones; and how many high readings were stored without raising an
+    alarm: judged out of order with the neighbouring readings of their device (the rule
+    takes a reading older than one already judged as late)."""
+    engine = make_engine(url)
+    deadline = time.monotonic() + 10
+    while True:
+        with engine.connect() as connection:
+            raised = dict(connection.execute(select(Alarm.value, Alarm.raised_at)).all())
+        if len(raised) >= len(published) or time.monotonic() > deadline:
+            break
+        time.sleep(0.2)
+    missing = [value for value in published if value not in raised]
+    with engine.connect() as connection:
+        unraised = int(
+            connection.scalar(select(func.count()).where(Observation.result_number.in_(missing)))
+            or 0
+        )
+    engine.dispose()
+    seconds = sorted(
+        (raised[value] - moment).total_seconds()
+        for value, moment in published.items()
+        if value in raised
+    )
+    return seconds, unraised
+
+
+def percentile(values: list[float], share: float) -> float:
+    return values[min(len(values) - 1, int(share * len(values)))]
+
+
 def clear_observations(url: str) -> None:
     engine = make_engine(url)
     with engine.begin() as connection:
@@ -244,10 +406,13 @@ def clear_observations(url: str) -> None:
     engine.dispose()
 
 
-def stored(url: str) -> int:
+def stored(url: str, streams: list[int]) -> int:
     engine = make_engine(url)
     with engine.connect() as connection:
-        count = int(connection.scalar(select(func.count()).select_from(Observation)) or 0)
+        count = int(
+            connection.scalar(select(func.count()).where(Observation.datastream_id.in_(streams)))
+            or 0
+        )
     engine.dispose()
     return count
 
@@ -266,11 +431,18 @@ def _ingester(url: str, port: int, index: int, ready: EventType, stop: EventType
 
 
 def bench_mqtt(
-    url: str, folder: Path, streams: list[int], messages: int, processes: int
-) -> tuple[float, float]:
-    """Observations/s from the first publish to the last one stored; and the publishers'
-    own rate in the same run."""
+    url: str,
+    folder: Path,
+    streams: list[int],
+    messages: int,
+    processes: int,
+    alarms: tuple[list[int], int],
+) -> tuple[float, float, tuple[list[float], int], int]:
+    """Observations/s from the first publish to the last one stored; the publishers' own
+    rate in the same run; the alarm latencies (s) of the crossing readings mixed in, and
+    how many alarms were expected (see ``alarm_latencies``)."""
     clear_observations(url)
+    clear_alarms(url)
     process, port = start_broker(folder)
     context = multiprocessing.get_context("spawn")
     stop = context.Event()
@@ -300,12 +472,17 @@ def bench_mqtt(
             )
             batches.append((f"v1.1/Datastreams({ds})/Observations", path))
         total = per * PUBLISHERS
+        feed = AlarmFeed(port, *alarms)
         started = time.perf_counter()
+        feed.start()
         published = publish_all(port, batches)
-        while stored(url) < total:
+        while stored(url, streams) < total:
             time.sleep(0.2)
         elapsed = time.perf_counter() - started
-        return total / elapsed, total / published
+        feed.done.set()
+        feed.join(60)
+        latencies = alarm_latencies(url, feed.published)
+        return total / elapsed, total / published, latencies, len(feed.published)
     finally:
         stop.set()
         for worker in workers:
@@ -367,23 +544,43 @@ def measure(url: str, args: argparse.Namespace) -> None:
             f"{broker_rate:10,.0f} msg/s   (the broker's ceiling, no processing)"
         )
         streams = make_streams(url, args.streams)
+        alarm_streams = make_alarm_streams(url, args.alarm_devices, folder)
+        latencies: dict[int, tuple[tuple[list[float], int], int]] = {}
         for processes in (1, 2):
             (folder / f"e2e-{processes}").mkdir()
-            rate, published = bench_mqtt(
-                url, folder / f"e2e-{processes}", streams, args.mqtt_messages, processes
+            rate, published, seconds, expected = bench_mqtt(
+                url,
+                folder / f"e2e-{processes}",
+                streams,
+                args.mqtt_messages,
+                processes,
+                (alarm_streams, args.alarm_readings),
             )
             print(
                 f"(c) MQTT end to end, {processes} ingest process(es): {rate:10,.0f} obs/s   "
                 f"target {MQTT_TARGET:,.0f}/s   {verdict(rate >= MQTT_TARGET)}   "
                 f"(publishers alone finished at {published:,.0f} msg/s)"
             )
+            latencies[processes] = (seconds, expected)
     http_rate = bench_http(url, streams, args.http_readings, 2)
     http_target = HTTP_SHARE_OF_COPY * copy_rate
     print(
         f"(d) HTTP batches of {BATCH:,}, 2 processes:   {http_rate:10,.0f} obs/s   target "
         f"{http_target:,.0f}/s (25% of COPY)   {verdict(http_rate >= http_target)}"
     )
-    print("(e) alarm latency, publish → alarm stored: not measured yet (rules are being built)")
+    for processes, ((seconds, unraised), expected) in latencies.items():
+        if not seconds:
+            print(f"(e) alarm latency under (c) with {processes}: no alarm stored   MISSED")
+            continue
+        p50, p99 = statistics.median(seconds), percentile(seconds, 0.99)
+        ok = p99 <= ALARM_TARGET and len(seconds) == expected
+        print(
+            f"(e) alarm latency, publish → alarm stored, under (c) with {processes} process(es): "
+            f"p50 {p50 * 1000:,.0f} ms, p99 {p99 * 1000:,.0f} ms   "
+            f"target p99 {ALARM_TARGET * 1000:,.0f} ms   {verdict(ok)}   "
+            f"({len(seconds)} of {expected} alarms; {unraised} crossing readings stored without "
+            "one, judged out of order)"
+        )
     print(f"    ({cores} CPUs; publishers, broker, ingesters and PostgreSQL share them)")
 
 
@@ -394,6 +591,8 @@ def main() -> None:
     parser.add_argument("--mqtt-messages", type=int, default=200_000)
     parser.add_argument("--http-readings", type=int, default=200_000)
     parser.add_argument("--streams", type=int, default=200)
+    parser.add_argument("--alarm-devices", type=int, default=50)
+    parser.add_argument("--alarm-readings", type=int, default=600)
     args = parser.parse_args()
     name = f"cityos_bench_ingest_{os.getpid()}"
     admin = create_engine(PG_ADMIN, isolation_level="AUTOCOMMIT")
