@@ -370,3 +370,32 @@ def test_cityos_ingest_runs_the_ingester_alone(
         process.send_signal(signal.SIGTERM)
         process.wait(15)
     assert process.returncode == 0, output.read_text()
+
+
+def test_the_simulator_sends_over_mqtt_like_a_device(
+    broker: Mosquitto,
+    gauges: Callable[[int], list[Gauge]],
+    ingester_for: Callable[..., MqttIngester],
+    engine: Engine,
+) -> None:
+    from cityos.foundation.telemetry.simulate import MqttSink
+
+    (g,) = gauges(1)
+    prop = f"depth_{uuid.uuid4().hex[:8]}"
+    with Session(engine) as session:
+        observed = session.get(ObservedProperty, g.datastream.observed_property_id)
+        assert observed is not None
+        observed.code = prop
+        session.commit()
+    ingester = ingester_for(broker)
+    sink = MqttSink(broker.url)
+    readings = [
+        {"property": prop, "time": (T0 + timedelta(minutes=5 * i)).isoformat(), "value": 1.5 * i}
+        for i in range(3)
+    ]
+    try:
+        assert sink.send({str(g.thing.code): readings}) == 3
+        eventually(lambda: stored(engine, g.datastream.id) == 3)
+    finally:
+        sink.close()
+    assert ingester.counters.rejected_by_source == {}

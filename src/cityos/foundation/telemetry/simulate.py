@@ -16,8 +16,10 @@ The patterns are written here by hand: no library models a district's sensors.
 from __future__ import annotations
 
 import hashlib
+import json
 import math
 import random
+import secrets
 import threading
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
@@ -276,7 +278,9 @@ def readings_between(
 class Sink(Protocol):
     """Where a tick's readings go: ``{device code: [{"property", "time", "value"}]}``."""
 
-    def send(self, batch: dict[str, list[dict[str, object]]]) -> int: ...
+    def send(self, batch: dict[str, list[dict[str, object]]]) -> int:
+        """Send the batch; the number of readings stored (or, over MQTT, acknowledged)."""
+        ...
 
 
 class DirectSink:
@@ -316,6 +320,48 @@ class HttpSink:
         answer = self.client.post("/api/v1/telemetry/ingest", json=body)
         answer.raise_for_status()
         return int(answer.json().get("stored", 0))
+
+
+class MqttSink:
+    """Each device's readings as one QoS 1 message on its own topic
+    (``cityos/devices/<code>/telemetry``), as a device on the street would send them."""
+
+    def __init__(self, url: str) -> None:
+        import paho.mqtt.client as paho
+        from paho.mqtt.enums import CallbackAPIVersion, MQTTProtocolVersion
+
+        from cityos.foundation.telemetry.mqtt import MqttOptions
+
+        options = MqttOptions.from_url(url)
+        self.client = paho.Client(
+            CallbackAPIVersion.VERSION2,
+            client_id=f"cityos-simulator-{secrets.token_hex(4)}",
+            protocol=MQTTProtocolVersion.MQTTv5,
+        )
+        if options.username:
+            self.client.username_pw_set(options.username, options.password)
+        if options.tls:
+            self.client.tls_set()
+        self.client.max_inflight_messages_set(1000)
+        self.client.connect(options.host, options.port)
+        self.client.loop_start()
+
+    def send(self, batch: dict[str, list[dict[str, object]]]) -> int:
+        sent = [
+            self.client.publish(
+                f"cityos/devices/{code}/telemetry",
+                json.dumps({"observations": observations}, ensure_ascii=False),
+                qos=1,
+            )
+            for code, observations in batch.items()
+        ]
+        for message in sent:
+            message.wait_for_publish(30)
+        return sum(len(observations) for observations in batch.values())
+
+    def close(self) -> None:
+        self.client.disconnect()
+        self.client.loop_stop()
 
 
 def run(

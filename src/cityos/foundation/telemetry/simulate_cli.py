@@ -12,6 +12,7 @@ import typer
 from cityos.foundation.telemetry.simulate import (
     DirectSink,
     HttpSink,
+    MqttSink,
     Sink,
     run,
     streams,
@@ -23,6 +24,7 @@ from cityos.kernel.clock import SHANGHAI
 class Via(StrEnum):
     DIRECT = "direct"
     HTTP = "http"
+    MQTT = "mqtt"
 
 
 class Scenario(StrEnum):
@@ -35,13 +37,18 @@ simulate_cli = typer.Typer(help="Drive the synthetic devices of the demo distric
 
 @simulate_cli.callback(invoke_without_command=True)
 def simulate(
-    via: Annotated[Via, typer.Option(help="direct (into this database) or http")] = Via.DIRECT,
+    via: Annotated[
+        Via, typer.Option(help="direct (into this database), http or mqtt")
+    ] = Via.DIRECT,
     scenario: Annotated[Scenario, typer.Option(help="normal, or rainstorm")] = Scenario.NORMAL,
     url: Annotated[str, typer.Option(help="the platform, for --via http")] = (
         "http://127.0.0.1:8000"
     ),
     api_key: Annotated[
         str | None, typer.Option(envvar="CITYOS_SIMULATOR_API_KEY", help="for --via http")
+    ] = None,
+    mqtt_url: Annotated[
+        str | None, typer.Option(envvar="CITYOS_MQTT_URL", help="the broker, for --via mqtt")
     ] = None,
     tick: Annotated[float, typer.Option(help="seconds between sends")] = 5.0,
     backfill_hours: Annotated[float, typer.Option(help="history to send first")] = 0.0,
@@ -54,7 +61,11 @@ def simulate(
         if not found:
             raise CliError("no synthetic devices: load the demo profile first (cityos demo)")
         sink: Sink
-        if via is Via.HTTP:
+        if via is Via.MQTT:
+            if not mqtt_url:
+                raise CliError("--via mqtt needs the broker: --mqtt-url mqtt://host:1883")
+            sink = MqttSink(mqtt_url)
+        elif via is Via.HTTP:
             if not api_key:
                 raise CliError("--via http needs an API key with telemetry.write (--api-key)")
             sink = HttpSink(url, api_key)
@@ -67,7 +78,8 @@ def simulate(
         )
 
         def report(until: datetime, sent: int) -> None:
-            console.print(f"{until.astimezone(SHANGHAI):%m-%d %H:%M:%S}  {sent:>7,} stored")
+            done = "sent" if via is Via.MQTT else "stored"
+            console.print(f"{until.astimezone(SHANGHAI):%m-%d %H:%M:%S}  {sent:>7,} {done}")
 
         stop = threading.Event()
         try:
