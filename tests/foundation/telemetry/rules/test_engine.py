@@ -83,6 +83,34 @@ def test_a_late_reading_is_stored_but_does_not_move_the_state_back(
     assert alarms_of(session, wl)[0].status == AlarmStatus.ACTIVE
 
 
+INSTANT = """
+rules:
+  - id: deep-water
+    name: {zh: 深度积水, en: Deep water}
+    type: flood.deep_water
+    device_type: test-gauge
+    when: water_depth > 30
+    clear: water_depth < 20
+    severity: critical
+"""
+
+
+def test_a_late_reading_that_would_have_fired_still_raises_its_alarm(
+    session: Session, load_rules: LoadRules
+) -> None:
+    wl = gauge_device(session)
+    load_rules(INSTANT)
+    # Two ingesters committed the device's readings out of order: 35 cm at minute 5
+    # arrives after the 12 cm of minute 10 was judged.
+    send(session, wl, "water_depth", (0, 10), (10, 12))
+    send(session, wl, "water_depth", (5, 35))
+    [alarm] = alarms_of(session, wl)
+    assert (alarm.value, alarm.status, alarm.cleared_by) == (35, AlarmStatus.CLEARED, "rule")
+    # A late reading below the threshold changes nothing.
+    send(session, wl, "water_depth", (7, 15))
+    assert len(alarms_of(session, wl)) == 1
+
+
 def test_rate_of_change(session: Session, load_rules: LoadRules) -> None:
     river = device(
         session, type_code="test-river", observes={"river_level": MEASUREMENT}, code="RV-1"

@@ -206,6 +206,7 @@ def _step(
     """Move one rule's state on one device by one reading (``value``, which the alarm
     shows)."""
     if state.last_time is not None and at.time < state.last_time:
+        _late(session, rule, state, at, thing, value)
         return
     state.last_time = at.time
     if not state.raised:
@@ -224,6 +225,28 @@ def _step(
     if state.raised:
         raise_alarm(session, Firing(rule, thing, value, at.time))
     elif rule.entry.auto_clear:
+        clear_by_rule(session, rule_id=rule.id, thing_id=thing.id)
+
+
+def _late(
+    session: Session,
+    rule: CompiledRule,
+    state: RuleState,
+    at: Moment,
+    thing: Thing,
+    value: float,
+) -> None:
+    """A reading older than what the rule has already judged on the device (ingesters
+    sharing a subscription can commit one device's readings out of order). It cannot move
+    the state, which the later readings decided; but a firing it would have been is not
+    lost: for a rule without a hold time, with the state not raised now, the alarm is
+    raised as of the reading and, the later readings having found the condition gone,
+    cleared again (an alarm a person must clear stays open)."""
+    assert isinstance(rule.when, Trigger)
+    if state.raised or rule.when.hold > timedelta(0) or not _fires(rule, at):
+        return
+    raise_alarm(session, Firing(rule, thing, value, at.time))
+    if rule.entry.auto_clear:
         clear_by_rule(session, rule_id=rule.id, thing_id=thing.id)
 
 
