@@ -175,6 +175,17 @@ def ingester_for(
         ingester.stop()
 
 
+def _name_property(engine: Engine, g: Gauge) -> str:
+    """Give the gauge's observed property a fresh code, as a device type would."""
+    code = f"depth_{uuid.uuid4().hex[:8]}"
+    with Session(engine) as session:
+        observed = session.get(ObservedProperty, g.datastream.observed_property_id)
+        assert observed is not None
+        observed.code = code
+        session.commit()
+    return code
+
+
 def stored(engine: Engine, datastream_id: int) -> int:
     with engine.connect() as connection:
         return int(
@@ -257,12 +268,7 @@ def test_device_topic_names_streams_by_property(
     engine: Engine,
 ) -> None:
     (g,) = gauges(1)
-    prop = f"depth_{uuid.uuid4().hex[:8]}"
-    with Session(engine) as session:
-        observed = session.get(ObservedProperty, g.datastream.observed_property_id)
-        assert observed is not None
-        observed.code = prop
-        session.commit()
+    prop = _name_property(engine, g)
     ingester = ingester_for(broker)
     publisher = Publisher(broker.port)
     readings = [
@@ -381,12 +387,7 @@ def test_the_simulator_sends_over_mqtt_like_a_device(
     from cityos.foundation.telemetry.simulate import MqttSink
 
     (g,) = gauges(1)
-    prop = f"depth_{uuid.uuid4().hex[:8]}"
-    with Session(engine) as session:
-        observed = session.get(ObservedProperty, g.datastream.observed_property_id)
-        assert observed is not None
-        observed.code = prop
-        session.commit()
+    prop = _name_property(engine, g)
     ingester = ingester_for(broker)
     sink = MqttSink(broker.url)
     readings = [
