@@ -28,8 +28,15 @@ _MESSAGES: dict[str, dict[str, str]] = {
 
 
 def register_messages(messages: Mapping[str, Mapping[str, str]]) -> None:
-    """Add a module's titles for its problem codes."""
+    """Add a module's titles for its problem codes, keyed by our locales (``zh-CN``,
+    ``en``); any other key is refused, since a title under it would never be shown."""
     for code, by_locale in messages.items():
+        unknown = sorted(set(by_locale) - set(LOCALES))
+        if unknown or DEFAULT_LOCALE not in by_locale:
+            raise ValueError(
+                f"the titles of {code!r} must be keyed {' and '.join(LOCALES)}, "
+                f"with {DEFAULT_LOCALE} present (got {sorted(by_locale)})"
+            )
         _MESSAGES[code] = dict(by_locale)
 
 

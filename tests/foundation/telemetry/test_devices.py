@@ -35,9 +35,12 @@ def test_a_reader_lists_only_the_devices_in_reach(client: TestClient, district: 
     local = client.get("/api/v1/devices", headers=bearer(district.reader_001))
     assert _codes(everyone) == ["MC-0001", "WL-0001", "WL-0002"]
     assert _codes(local) == ["MC-0001", "WL-0001"]
-    assert (
-        client.get("/api/v1/devices/WL-0002", headers=bearer(district.reader_001)).status_code
-        == 404
+    hidden = client.get("/api/v1/devices/WL-0002", headers=bearer(district.reader_001))
+    assert hidden.status_code == 404
+    # The reader is told why in Chinese, the title of the problem's code.
+    assert (hidden.json()["code"], hidden.json()["title"]) == (
+        "device_not_found",
+        "设备不存在或不在您的辖区内",
     )
     refused = client.get("/api/v1/devices", headers=bearer(district.outsider))
     assert refused.status_code == 403

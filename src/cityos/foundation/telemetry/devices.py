@@ -63,16 +63,16 @@ _BATCH: Final = 2000
 
 MESSAGES: Final[dict[str, dict[str, str]]] = {
     "device_not_found": {
-        "zh": "设备不存在或不在您的辖区内",
+        "zh-CN": "设备不存在或不在您的辖区内",
         "en": "No such device within your reach",
     },
-    "device_exists": {"zh": "设备编号已存在", "en": "A device with this code exists"},
-    "unknown_device_type": {"zh": "未知的设备类型", "en": "Unknown device type"},
+    "device_exists": {"zh-CN": "设备编号已存在", "en": "A device with this code exists"},
+    "unknown_device_type": {"zh-CN": "未知的设备类型", "en": "Unknown device type"},
     "device_outside_district": {
-        "zh": "设备位置不在本区范围内",
+        "zh-CN": "设备位置不在本区范围内",
         "en": "The device is outside the district",
     },
-    "device_auth_failed": {"zh": "设备认证失败", "en": "Device authentication failed"},
+    "device_auth_failed": {"zh-CN": "设备认证失败", "en": "Device authentication failed"},
 }
 
 

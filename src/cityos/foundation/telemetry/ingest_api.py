@@ -54,11 +54,11 @@ MAX_BODY: Final = 5 * 1024 * 1024
 # telemetry.write and telemetry.read are declared with the SensorThings API, which asks
 # for the same two.
 MESSAGES: dict[str, dict[str, str]] = {
-    "malformed_json": {"zh": "JSON 格式错误", "en": "Malformed JSON"},
-    "bad_batch": {"zh": "数据批次格式错误", "en": "Malformed batch"},
-    "too_many": {"zh": "批次中的观测过多", "en": "Too many observations in the batch"},
+    "malformed_json": {"zh-CN": "JSON 格式错误", "en": "Malformed JSON"},
+    "bad_batch": {"zh-CN": "数据批次格式错误", "en": "Malformed batch"},
+    "too_many": {"zh-CN": "批次中的观测过多", "en": "Too many observations in the batch"},
     "datastream_not_found": {
-        "zh": "数据流不存在或不在您的辖区内",
+        "zh-CN": "数据流不存在或不在您的辖区内",
         "en": "No such datastream within your reach",
     },
 }
