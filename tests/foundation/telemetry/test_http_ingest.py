@@ -245,3 +245,4 @@ def test_a_region_series_aggregates_its_devices_within_reach(
         headers=bearer(district.manager),
     )
     assert (raw.status_code, raw.json()["code"]) == (422, "bucket_needed")
+    assert raw.json()["title"] == "区域曲线按时段汇总，请选择 1 分钟、1 小时或 1 天"

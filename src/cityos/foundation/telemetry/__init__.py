@@ -44,6 +44,7 @@ module = Module(
         **rules_api.MESSAGES,
         **devices.MESSAGES,
         **ingest_api.MESSAGES,
+        **sta.MESSAGES,
     },
 )
 

@@ -61,6 +61,13 @@ MESSAGES: dict[str, dict[str, str]] = {
         "zh-CN": "数据流不存在或不在您的辖区内",
         "en": "No such datastream within your reach",
     },
+    "bucket_needed": {
+        "zh-CN": "区域曲线按时段汇总，请选择 1 分钟、1 小时或 1 天",
+        "en": "A region's series needs a bucket: 1m, 1h or 1d",
+    },
+    "empty_range": {"zh-CN": "结束时间须晚于开始时间", "en": "The end must be after the start"},
+    "naive_time": {"zh-CN": "时间须带时区", "en": "Times need a time zone"},
+    "not_numeric": {"zh-CN": "该数据流只接受数值", "en": "This datastream takes numbers"},
 }
 
 

@@ -327,6 +327,7 @@ def test_property_value_and_ref_paths(sta: Caller) -> None:
         "@iot.selfLink": f"http://testserver/sta/v1.1/Things({thing})"
     }
     assert sta.get("Things(987654321)").status_code == 404
+    assert sta.get("Things(987654321)").json()["title"] == "实体不存在或不在您的辖区内"
     assert sta.get("Widgets").status_code == 404
     assert sta.get(f"Things({thing})/colour").status_code == 404
 

@@ -2,6 +2,6 @@
 
 from __future__ import annotations
 
-from cityos.foundation.telemetry.sta.api import PERMISSIONS, router
+from cityos.foundation.telemetry.sta.api import MESSAGES, PERMISSIONS, router
 
-__all__ = ["PERMISSIONS", "router"]
+__all__ = ["MESSAGES", "PERMISSIONS", "router"]

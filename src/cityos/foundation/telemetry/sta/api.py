@@ -28,6 +28,35 @@ PERMISSIONS: dict[str, dict[str, str]] = {
     READ: {"zh": "读取物联感知数据 (SensorThings)", "en": "Read sensing data (SensorThings)"},
     WRITE: {"zh": "写入物联感知数据 (SensorThings)", "en": "Write sensing data (SensorThings)"},
 }
+# Titles of the SensorThings refusals, in the caller's language (the detail says which).
+MESSAGES: dict[str, dict[str, str]] = {
+    "sta_not_found": {
+        "zh-CN": "实体不存在或不在您的辖区内",
+        "en": "No such entity within your reach",
+    },
+    "sta_bad_query": {"zh-CN": "查询参数有误", "en": "The query options are invalid"},
+    "sta_bad_entity": {"zh-CN": "实体内容有误", "en": "The entity is invalid"},
+    "sta_bad_geojson": {
+        "zh-CN": "位置不是有效的 GeoJSON",
+        "en": "The location is not valid GeoJSON",
+    },
+    "sta_bad_time": {"zh-CN": "时间格式有误（需 ISO 8601，含时区）", "en": "Not an ISO 8601 time"},
+    "sta_missing_link": {"zh-CN": "缺少关联的实体", "en": "A linked entity is missing"},
+    "sta_missing_property": {"zh-CN": "缺少必填属性", "en": "A required property is missing"},
+    "sta_unknown_property": {"zh-CN": "未知的属性", "en": "Unknown property"},
+    "sta_no_feature_of_interest": {
+        "zh-CN": "观测缺少关注要素，且其设备没有位置",
+        "en": "No FeatureOfInterest, and the Thing has no Location to make one from",
+    },
+    "sta_patch_test_failed": {
+        "zh-CN": "JSON-Patch 的 test 操作未通过",
+        "en": "A JSON-Patch test operation failed",
+    },
+    "sta_geo_unavailable": {
+        "zh-CN": "本数据库未安装 PostGIS，不能执行空间函数",
+        "en": "Geo functions need PostGIS, which this database lacks",
+    },
+}
 CONFORMANCE = [
     "http://www.opengis.net/spec/iot_sensing/1.1/req/datamodel",
     "http://www.opengis.net/spec/iot_sensing/1.1/req/resource-path/resource-path-to-entities",
