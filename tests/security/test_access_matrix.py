@@ -380,7 +380,7 @@ def test_five_wrong_passwords_lock_out_even_the_right_one(
         outcomes = session.execute(
             select(AuditRecord.outcome, AuditRecord.details)
             .where(AuditRecord.action == "auth.sign_in", AuditRecord.actor == "locked-out")
-            .order_by(AuditRecord.seq)
+            .order_by(AuditRecord.occurred_at, AuditRecord.id)
         ).all()
     assert [o for o, _ in outcomes] == ["failure"] * 5 + ["denied"]
     assert outcomes[-1][1]["reason"] == "locked"

@@ -65,6 +65,8 @@ class Module:
     extra_cli: tuple[tuple[str, typer.Typer], ...] = ()
     profile_sections: tuple[ProfileSection, ...] = ()
     jobs: dict[str, JobHandler] = field(default_factory=dict)
+    # Recurring timers every worker process makes sure exist: job name -> period in seconds.
+    timers: dict[str, int] = field(default_factory=dict)
     event_handlers: tuple[tuple[str, EventHandler], ...] = ()
     messages: dict[str, dict[str, str]] = field(default_factory=dict)
     permissions: dict[str, dict[str, str]] = field(default_factory=dict)
@@ -105,6 +107,10 @@ class Registry:
                     raise RegistryError(f"job {name!r} is declared by two modules")
                 handlers[name] = handler
         return handlers
+
+    def timers(self) -> dict[str, int]:
+        """Every module's recurring timers (job name -> period in seconds)."""
+        return {name: every for m in self.modules for name, every in m.timers.items()}
 
     def event_handlers(self) -> list[tuple[str, EventHandler]]:
         return [pair for m in self.modules for pair in m.event_handlers]

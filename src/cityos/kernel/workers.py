@@ -4,7 +4,8 @@
 may do so against one PostgreSQL database (jobs and events are claimed with ``SKIP LOCKED``).
 Both threads poll every second and are woken at once by a commit, made through the runtime's
 sessions, that scheduled a job or emitted an event. Starting also makes sure the daily
-housekeeping timers exist (``bus.purge`` and ``jobs.purge``, keeping a week).
+housekeeping timers exist (``bus.purge`` and ``jobs.purge``, keeping a week), and the
+recurring timers modules declare (``Module.timers``).
 """
 
 from __future__ import annotations
@@ -25,12 +26,13 @@ STOP_TIMEOUT = 3.0
 
 
 def ensure_housekeeping(runtime: Runtime) -> None:
-    """Schedule the daily purge timers unless they are already scheduled."""
+    """Schedule the daily purge timers and the modules' timers unless already scheduled."""
     handlers = runtime.registry.jobs()
+    timers = dict.fromkeys(HOUSEKEEPING, DAY) | runtime.registry.timers()
     with runtime.unit_of_work() as session:
-        for name in HOUSEKEEPING:
+        for name, every in timers.items():
             if name in handlers:
-                schedule(session, name=name, payload={}, dedupe_key=name, every=DAY)
+                schedule(session, name=name, payload={}, dedupe_key=name, every=every)
 
 
 def start_workers(runtime: Runtime) -> Callable[[], None]:

@@ -362,7 +362,7 @@ def test_revealing_the_callers_phone_is_recorded_with_its_purpose(
         trail = session.scalars(
             select(AuditRecord)
             .where(AuditRecord.target_id == created["id"])
-            .order_by(AuditRecord.seq)
+            .order_by(AuditRecord.occurred_at, AuditRecord.id)
         ).all()
     assert [r.action for r in trail] == ["case.create", "pii.reveal"]
     assert trail[-1].purpose == "回访核实"

@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
-from cityos.foundation.audit import AuditRecord, record
+from cityos.foundation.audit import AuditRecord, record, seal_all
 
 TABLES = ("audit_record", "audit_checkpoint")
 
@@ -51,9 +51,12 @@ def trail(session: Session) -> Session:
     return session
 
 
-def write(session: Session, n: int, *, action: str = "case.dispatch") -> list[AuditRecord]:
-    """``n`` records through the service, targets case-1 … case-n."""
-    return [
+def write(
+    session: Session, n: int, *, action: str = "case.dispatch", sealed: bool = True
+) -> list[AuditRecord]:
+    """``n`` records through the service, targets case-1 … case-n, sealed into the chain
+    unless ``sealed`` is false."""
+    written = [
         record(
             session,
             actor="user-7",
@@ -65,3 +68,6 @@ def write(session: Session, n: int, *, action: str = "case.dispatch") -> list[Au
         )
         for i in range(1, n + 1)
     ]
+    if sealed:
+        seal_all(session)
+    return written

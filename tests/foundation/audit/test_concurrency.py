@@ -1,4 +1,5 @@
-"""Appends from several connections at once never fork the chain."""
+"""Appends from several connections at once never fork the chain, and their commits seal it
+(a commit that finds the chain's lock taken leaves its record to the holder or the timer)."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 from sqlalchemy import Engine, select, text
 
-from cityos.foundation.audit import AuditRecord, head, record, verify
+from cityos.foundation.audit import AuditRecord, head, record, seal_all, verify
 from cityos.kernel.db import make_sessionmaker
 from cityos.kernel.uow import unit_of_work
 from tests.foundation.audit.conftest import unguarded
@@ -37,11 +38,15 @@ def test_concurrent_writers_keep_one_chain(engine: Engine) -> None:
         with ThreadPoolExecutor(WRITERS) as pool:
             list(pool.map(append, range(WRITERS)))
         with unit_of_work(sessions) as session:
+            left = verify(session, checkpoint=False).pending
+            seal_all(session)
             report = verify(session, checkpoint=False)
             seqs = session.scalars(
                 select(AuditRecord.seq).where(AuditRecord.seq > start).order_by(AuditRecord.seq)
             ).all()
         assert report.ok, report.fault
+        assert left < WRITERS * EACH / 2, "the commits themselves should seal most records"
+        assert report.pending == 0
         assert seqs == list(range(start + 1, start + 1 + WRITERS * EACH))
     finally:
         with unit_of_work(sessions) as session, unguarded(session):

@@ -18,7 +18,9 @@ from cityos.foundation.audit import (
     PersonalDataInAudit,
     record,
     record_hash,
+    seal,
     service,
+    verify,
 )
 from tests.foundation.audit.conftest import write
 
@@ -43,6 +45,7 @@ def test_the_hash_survives_the_round_trip_through_the_database(trail: Session) -
         ip="10.0.0.1",
         request_id="req-1",
     )
+    seal(trail)
     trail.expire_all()
     stored = trail.scalars(select(AuditRecord).where(AuditRecord.id == entry.id)).one()
     assert stored.occurred_at.tzinfo is not None
@@ -88,6 +91,7 @@ def test_ids_that_merely_contain_digits_pass_the_guard(trail: Session) -> None:
         details={"user_id": "0190a4c2-6f1e-7a3b-8c2d-a13812345678", "sha": "b" + "1" * 63},
         purpose="核实 case-42 的申请人",
     )
+    seal(trail)
     assert entry.seq == 1
 
 
@@ -158,3 +162,42 @@ def test_the_database_refuses_to_change_or_remove_audit_rows(
         trail.execute(text(statement))
     assert trail.scalar(text("SELECT count(*) FROM audit_record")) == 2
     assert trail.scalar(text("SELECT count(*) FROM audit_checkpoint")) == 2
+
+
+def test_a_record_waits_pending_until_its_commit_seals_it(trail: Session) -> None:
+    (earlier,) = write(trail, 1)
+    entry = record(
+        trail,
+        actor="user-7",
+        action="case.sign",
+        target_type="case",
+        target_id="case-9",
+        outcome="success",
+        details={},
+    )
+    trail.flush()
+    assert (entry.seq, entry.prev_hash, entry.hash) == (None, None, None)
+    assert verify(trail, checkpoint=False).pending == 1
+    trail.commit()
+    assert (entry.seq, entry.prev_hash) == (2, earlier.hash)
+    assert entry.hash == record_hash(entry)
+    assert verify(trail, checkpoint=False).pending == 0
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        "actor = 'someone-else'",
+        "actor = 'someone-else', seq = 1, prev_hash = :h, hash = :h",
+        "details = '{}', seq = 1, prev_hash = :h, hash = :h",
+        "seq = 1",
+    ],
+)
+def test_a_pending_record_takes_its_seal_and_no_other_change(trail: Session, change: str) -> None:
+    write(trail, 1, sealed=False)
+    with pytest.raises(DBAPIError, match="append-only"), trail.begin_nested():
+        trail.execute(text(f"UPDATE audit_record SET {change}"), {"h": "a" * 64})
+    assert seal(trail) == 1
+    with pytest.raises(DBAPIError, match="append-only"), trail.begin_nested():
+        trail.execute(text("UPDATE audit_record SET hash = :h"), {"h": "b" * 64})
+    assert verify(trail, checkpoint=False).ok

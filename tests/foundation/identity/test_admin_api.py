@@ -48,7 +48,9 @@ def citizen(session: Session, settings: Settings, make_user: MakeUser) -> dict[s
 def _audits(session: Session, action: str) -> list[AuditRecord]:
     return list(
         session.scalars(
-            select(AuditRecord).where(AuditRecord.action == action).order_by(AuditRecord.seq)
+            select(AuditRecord)
+            .where(AuditRecord.action == action)
+            .order_by(AuditRecord.occurred_at, AuditRecord.id)
         )
     )
 

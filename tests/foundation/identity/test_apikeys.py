@@ -147,7 +147,9 @@ def test_the_key_is_never_stored_nor_audited(
     assert key.startswith(f"ck_{row.prefix}_")
     revoke_api_key(session, prefix=row.prefix, actor="test")
     audited = session.scalars(
-        select(AuditRecord).where(AuditRecord.target_id == str(row.id)).order_by(AuditRecord.seq)
+        select(AuditRecord)
+        .where(AuditRecord.target_id == str(row.id))
+        .order_by(AuditRecord.occurred_at, AuditRecord.id)
     ).all()
     assert [a.action for a in audited] == ["apikey.create", "apikey.revoke"]
     for entry in audited:

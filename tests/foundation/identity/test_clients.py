@@ -104,7 +104,7 @@ def test_rotating_replaces_the_secret_and_deactivating_switches_it_off(
     actions = session.scalars(
         select(AuditRecord.action)
         .where(AuditRecord.target_type == "oauth_client")
-        .order_by(AuditRecord.seq)
+        .order_by(AuditRecord.occurred_at, AuditRecord.id)
     ).all()
     assert actions == [
         "identity.client_create",

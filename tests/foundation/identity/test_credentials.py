@@ -48,7 +48,7 @@ def _sign_ins(session: Session) -> list[AuditRecord]:
         session.scalars(
             select(AuditRecord)
             .where(AuditRecord.action == "auth.sign_in")
-            .order_by(AuditRecord.seq)
+            .order_by(AuditRecord.occurred_at, AuditRecord.id)
         )
     )
 

@@ -50,7 +50,9 @@ def _wrong_code(app: pyotp.TOTP) -> str:
 def _audited(session: Session, action: str) -> list[AuditRecord]:
     return list(
         session.scalars(
-            select(AuditRecord).where(AuditRecord.action == action).order_by(AuditRecord.seq)
+            select(AuditRecord)
+            .where(AuditRecord.action == action)
+            .order_by(AuditRecord.occurred_at, AuditRecord.id)
         )
     )
 

@@ -88,7 +88,7 @@ def _sign_in_reasons(runtime: Runtime) -> list[tuple[str, object]]:
         entries = session.scalars(
             select(AuditRecord)
             .where(AuditRecord.action == "auth.sign_in")
-            .order_by(AuditRecord.seq)
+            .order_by(AuditRecord.occurred_at, AuditRecord.id)
         )
         return [(e.outcome, e.details.get("reason")) for e in entries]
 
@@ -259,7 +259,9 @@ def test_the_audit_trail_holds_neither_the_number_nor_the_code(
     _sign_in(runtime, _wrong(code))
     user_id = _sign_in(runtime, code)
     with runtime.unit_of_work() as session:
-        entries = list(session.scalars(select(AuditRecord).order_by(AuditRecord.seq)))
+        entries = list(
+            session.scalars(select(AuditRecord).order_by(AuditRecord.occurred_at, AuditRecord.id))
+        )
     assert [(e.action, e.outcome) for e in entries] == [
         ("auth.sms_code_send", "success"),
         ("auth.sign_in", "failure"),

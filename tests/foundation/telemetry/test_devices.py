@@ -127,7 +127,7 @@ def test_registering_and_moving_a_device_is_audited(
         actions = session.scalars(
             select(AuditRecord.action)
             .where(AuditRecord.target_id == "WL-0100")
-            .order_by(AuditRecord.seq)
+            .order_by(AuditRecord.occurred_at, AuditRecord.id)
         ).all()
     assert actions == ["device.create", "device.update"]
 
@@ -167,7 +167,9 @@ def test_a_secret_is_shown_once_stored_hashed_and_rotated(
     with runtime.unit_of_work() as session:
         thing = session.scalars(select(Thing).where(Thing.code == "WL-0001")).one()
         records = session.scalars(
-            select(AuditRecord).where(AuditRecord.target_id == "WL-0001").order_by(AuditRecord.seq)
+            select(AuditRecord)
+            .where(AuditRecord.target_id == "WL-0001")
+            .order_by(AuditRecord.occurred_at, AuditRecord.id)
         ).all()
     assert thing.secret_hash is not None
     assert second["secret"] not in thing.secret_hash

@@ -2,10 +2,12 @@
 failed sign-in, and every reveal of personal data.
 
 ``record(session, actor=..., action="pii.reveal", target_type=..., target_id=...,
-outcome="success", details={...}, purpose=...)`` appends in the caller's transaction;
-``verify(session)`` walks the chain and names its first fault; ``query`` pages records for
-the auditors' API and ``export_xlsx`` writes them to Excel. ``cityos audit verify`` and
-``cityos audit export`` do the same from the command line.
+outcome="success", details={...}, purpose=...)`` appends in the caller's transaction, and
+the commit seals it into the chain (``seal``; the ``audit.seal`` timer catches what a busy
+commit left); ``verify(session)`` walks the chain and names its first fault; ``query``
+pages records for the auditors' API and ``export_xlsx`` writes them to Excel.
+``cityos audit verify``, ``cityos audit seal`` and ``cityos audit export`` do the same from
+the command line.
 
 The chain is written here by hand, in a page of code, because no maintained library keeps a
 hash-chained audit table on both SQLite and PostgreSQL inside our unit of work: the
@@ -25,6 +27,8 @@ from cityos.foundation.audit.service import (
     CHECKPOINT_EVERY,
     EXPORT_COLUMNS,
     GENESIS_HASH,
+    SEAL_EVERY,
+    SEAL_JOB,
     Fault,
     FaultKind,
     InvalidAuditRecord,
@@ -36,6 +40,9 @@ from cityos.foundation.audit.service import (
     query,
     record,
     record_hash,
+    seal,
+    seal_all,
+    seal_job,
     verify,
 )
 from cityos.kernel.registry import Module
@@ -54,6 +61,8 @@ module = Module(
     cli=cli,
     cli_name="audit",
     permissions=PERMISSIONS,
+    jobs={SEAL_JOB: seal_job},
+    timers={SEAL_JOB: SEAL_EVERY},
 )
 
 __all__ = [
@@ -74,5 +83,7 @@ __all__ = [
     "query",
     "record",
     "record_hash",
+    "seal",
+    "seal_all",
     "verify",
 ]

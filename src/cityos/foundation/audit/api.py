@@ -7,6 +7,7 @@ and a verification are themselves recorded, so the trail shows who took a copy o
 from __future__ import annotations
 
 import tempfile
+import uuid
 from datetime import datetime
 from pathlib import Path
 from typing import Annotated, Any
@@ -17,7 +18,7 @@ from pydantic import AwareDatetime, BaseModel
 from starlette.background import BackgroundTask
 
 from cityos.foundation.audit.models import AuditRecord
-from cityos.foundation.audit.service import export_xlsx, query, record, verify
+from cityos.foundation.audit.service import export_xlsx, query, record, seal_all, verify
 from cityos.foundation.identity.authz import Actor, require
 from cityos.kernel.http import DbSession
 from cityos.kernel.pagination import PageOut, PageQuery
@@ -32,7 +33,9 @@ PERMISSIONS: dict[str, dict[str, str]] = {
 
 
 class RecordOut(BaseModel):
-    seq: int
+    id: uuid.UUID
+    # Empty while the record waits to be sealed into the chain (seconds, normally).
+    seq: int | None
     occurred_at: datetime
     actor: str | None
     action: str
@@ -47,6 +50,7 @@ class RecordOut(BaseModel):
     @classmethod
     def of(cls, row: AuditRecord) -> RecordOut:
         return cls(
+            id=row.id,
             seq=row.seq,
             occurred_at=row.occurred_at,
             actor=row.actor,
@@ -73,6 +77,7 @@ class VerifyOut(BaseModel):
     head_seq: int | None
     head_hash: str | None
     fault: FaultOut | None
+    pending: int
 
 
 class Filters:
@@ -190,7 +195,9 @@ def verify_chain(
     session: DbSession,
     actor: Annotated[Actor, Depends(require("audit.verify"))],
 ) -> VerifyOut:
-    """Walk the whole chain and name its first fault (changed, deleted, inserted, moved)."""
+    """Seal what is pending, then walk the whole chain and name its first fault (changed,
+    deleted, inserted, moved)."""
+    seal_all(session)
     report = verify(session)
     record(
         session,
@@ -210,4 +217,5 @@ def verify_chain(
         head_seq=report.head_seq,
         head_hash=report.head_hash,
         fault=FaultOut(kind=str(fault.kind), seq=fault.seq, detail=fault.detail) if fault else None,
+        pending=report.pending,
     )

@@ -8,11 +8,11 @@ from typing import Annotated
 
 import typer
 
-from cityos.foundation.audit.service import export_xlsx, verify
+from cityos.foundation.audit.service import export_xlsx, seal_all, verify
 from cityos.kernel.cli import CliError, clear_errors, cli_runtime, console, err
 from cityos.kernel.clock import SHANGHAI
 
-cli = typer.Typer(help="Audit trail (审计日志): verify the hash chain, export to Excel.")
+cli = typer.Typer(help="Audit trail (审计日志): seal and verify the hash chain, export to Excel.")
 
 
 def _moment(value: str | None, option: str) -> datetime | None:
@@ -32,10 +32,12 @@ def _moment(value: str | None, option: str) -> datetime | None:
 
 @cli.command("verify")
 def verify_command() -> None:
-    """Check every record against the chain; print the head hash, or the first fault."""
+    """Seal what is pending, check every record against the chain; print the head hash, or
+    the first fault."""
     with clear_errors():
         runtime = cli_runtime(require_current=True)
         with runtime.unit_of_work() as session:
+            seal_all(session)
             report = verify(session)
     if report.fault is not None:
         fault = report.fault
@@ -47,6 +49,16 @@ def verify_command() -> None:
     console.print(f"OK: {report.count} records, head seq {report.head_seq}")
     # The last line alone, so operators can keep it outside the database.
     console.print(f"head hash {report.head_hash}")
+
+
+@cli.command("seal")
+def seal_command() -> None:
+    """Chain every pending record now (the ``audit.seal`` timer does it every half minute)."""
+    with clear_errors():
+        runtime = cli_runtime(require_current=True)
+        with runtime.unit_of_work() as session:
+            sealed = seal_all(session)
+    console.print(f"{sealed} pending records sealed")
 
 
 @cli.command("export")

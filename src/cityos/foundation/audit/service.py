@@ -1,11 +1,22 @@
-"""Writing, verifying, querying and exporting the audit trail.
+"""Writing, sealing, verifying, querying and exporting the audit trail.
 
-Every record commits to the one before it: ``hash`` is SHA-256 of the canonical JSON of its
-fields and ``prev_hash``, the previous record's ``hash`` (64 zeros for the first). Changing,
-removing, inserting or reordering a record therefore breaks the chain at that record, and
-``verify`` names the first break. Checkpoints (the hash at a ``seq``, written every
-``CHECKPOINT_EVERY`` records and by each ``verify``) catch what the chain alone cannot: the
-newest records removed.
+Every sealed record commits to the one before it: ``hash`` is SHA-256 of the canonical JSON
+of its fields and ``prev_hash``, the previous record's ``hash`` (64 zeros for the first).
+Changing, removing, inserting or reordering a record therefore breaks the chain at that
+record, and ``verify`` names the first break. Checkpoints (the hash at a ``seq``, written
+every ``CHECKPOINT_EVERY`` records and by each ``verify``) catch what the chain alone
+cannot: the newest records removed.
+
+Writing is in two steps so that audited writes do not queue behind one another: ``record``
+appends a *pending* row (no ``seq``, no hashes) in the caller's transaction, and ``seal``
+chains the pending rows in ``(occurred_at, id)`` order under one lock. Each commit of a
+session that recorded something seals on its way out (``before_commit``): on SQLite, where
+writers are serialised anyway, always; on PostgreSQL only if the lock is free at that
+moment, so a busy writer never waits for another's chain step: the holder seals what has
+committed by then, and the ``audit.seal`` timer (every ``SEAL_EVERY`` seconds) catches the
+rest. A pending row is as append-only as a sealed one (the database refuses any change
+except setting its chain fields once); the window in which a DBA could alter it unnoticed
+is the seconds until it is sealed, and ``verify`` reports how many rows are pending.
 
 What stays possible, and how it is met: someone with write access to the database who
 rewrites the records *and* recomputes every later hash *and* rewrites the checkpoints leaves
@@ -27,15 +38,30 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Literal, TypeVar
+from typing import Any, Literal, TypeVar, cast
 
-from sqlalchemy import BigInteger, Row, Select, Uuid, literal, select, text, tuple_
+from sqlalchemy import (
+    BigInteger,
+    Row,
+    Select,
+    Table,
+    Uuid,
+    bindparam,
+    event,
+    func,
+    literal,
+    select,
+    tuple_,
+    update,
+)
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.util import identity_key
 
 from cityos.foundation.audit.models import AuditCheckpoint, AuditRecord
 from cityos.kernel.clock import local, utcnow
 from cityos.kernel.db import is_postgresql
 from cityos.kernel.errors import ValidationFailed
+from cityos.kernel.ids import new_id
 from cityos.kernel.pagination import Page, paginate
 
 T = TypeVar("T")
@@ -46,8 +72,26 @@ FaultKind = Literal["changed", "deleted", "inserted", "reordered", "truncated", 
 GENESIS_HASH = "0" * 64
 CHECKPOINT_EVERY = 1000
 VERIFY_BATCH = 5000
-# pg_advisory_xact_lock key serialising appends across every process: "audit" in ASCII.
+SEAL_BATCH = 1000
+SEAL_JOB = "audit.seal"
+SEAL_EVERY = 30
+# pg_advisory_xact_lock key serialising the chain step across every process: "audit".
 APPEND_LOCK_KEY = 0x6175646974
+# session.info flag: this transaction recorded something, so its commit seals.
+_PENDING = "cityos.audit.pending"
+# The fields a record's hash covers, besides occurred_at (hashed as UTC text) and prev_hash.
+_HASHED = (
+    "seq",
+    "actor",
+    "action",
+    "target_type",
+    "target_id",
+    "outcome",
+    "details",
+    "ip",
+    "request_id",
+    "purpose",
+)
 
 _OUTCOMES = frozenset(("success", "failure", "denied"))
 _ACTION = re.compile(r"^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)+$")
@@ -102,17 +146,8 @@ def record(
     if purpose is not None:
         _refuse_personal_data(purpose, "purpose")
 
-    if is_postgresql(session):
-        # Held until commit or rollback: the next appender reads the head only after ours.
-        session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": APPEND_LOCK_KEY})
-    # On SQLite every transaction began with BEGIN IMMEDIATE: one writer, no fork possible.
-    session.flush()
-    head = session.execute(
-        select(AuditRecord.seq, AuditRecord.hash).order_by(AuditRecord.seq.desc()).limit(1)
-    ).first()
-    seq, prev_hash = (head[0] + 1, head[1]) if head else (1, GENESIS_HASH)
     entry = AuditRecord(
-        seq=seq,
+        id=new_id(),
         occurred_at=utcnow(),
         actor=actor,
         action=action,
@@ -123,34 +158,91 @@ def record(
         ip=ip,
         request_id=request_id,
         purpose=purpose,
-        prev_hash=prev_hash,
     )
-    entry.hash = record_hash(entry)
     session.add(entry)
-    if seq % CHECKPOINT_EVERY == 0:
-        session.add(AuditCheckpoint(seq=seq, hash=entry.hash))
-    session.flush()
+    session.info[_PENDING] = True
     return entry
+
+
+def seal(session: Session, *, wait: bool = True, limit: int = SEAL_BATCH) -> int:
+    """Chain up to ``limit`` pending records, oldest first, in the caller's transaction.
+
+    Returns how many were sealed. On PostgreSQL the chain's lock is held until the caller
+    commits; with ``wait=False`` a lock held by another transaction means 0 sealed now
+    (that transaction, or a later one, seals them).
+    """
+    if is_postgresql(session):
+        if wait:
+            session.execute(select(func.pg_advisory_xact_lock(APPEND_LOCK_KEY)))
+        elif not session.scalar(select(func.pg_try_advisory_xact_lock(APPEND_LOCK_KEY))):
+            return 0
+    session.flush()
+    pending = session.execute(
+        select(*_CHAIN_COLUMNS)
+        .where(AuditRecord.hash.is_(None))
+        .order_by(AuditRecord.occurred_at, AuditRecord.id)
+        .limit(limit)
+    ).all()
+    if not pending:
+        return 0
+    last = head(session)
+    seq, prev_hash = last if last is not None else (0, GENESIS_HASH)
+    sealed: list[dict[str, Any]] = []
+    for row in pending:
+        seq += 1
+        digest = _hash_of({**row._asdict(), "seq": seq, "prev_hash": prev_hash})
+        sealed.append({"row_id": row.id, "seq": seq, "prev_hash": prev_hash, "hash": digest})
+        prev_hash = digest
+        if seq % CHECKPOINT_EVERY == 0:
+            session.add(AuditCheckpoint(seq=seq, hash=prev_hash))
+    table = cast(Table, AuditRecord.__table__)
+    session.connection().execute(
+        update(table)
+        .where(table.c.id == bindparam("row_id"))
+        .values(seq=bindparam("seq"), prev_hash=bindparam("prev_hash"), hash=bindparam("hash")),
+        sealed,
+    )
+    # Records of this session that were just sealed read their chain fields afresh.
+    for item in sealed:
+        entry = session.identity_map.get(identity_key(AuditRecord, item["row_id"]))
+        if entry is not None:
+            session.expire(entry, ["seq", "prev_hash", "hash"])
+    session.flush()
+    return len(sealed)
+
+
+def seal_all(session: Session) -> int:
+    """Seal every pending record, in batches, waiting for the lock; returns how many."""
+    total = 0
+    while sealed := seal(session):
+        total += sealed
+    return total
+
+
+def seal_job(session: Session, payload: dict[str, Any]) -> None:
+    """The ``audit.seal`` timer: chains what the commits themselves left pending."""
+    seal_all(session)
+
+
+@event.listens_for(Session, "before_commit")
+def _seal_on_commit(session: Session) -> None:
+    """A session that recorded something seals on its way out (see the module docstring)."""
+    if session.in_nested_transaction() or not session.info.pop(_PENDING, False):
+        return
+    seal(session, wait=False)
 
 
 def record_hash(entry: AuditRecord | Row[Any]) -> str:
     """SHA-256 (hex) of the canonical JSON of a record's fields and ``prev_hash``."""
-    occurred = entry.occurred_at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-    fields = {
-        "seq": entry.seq,
-        "occurred_at": occurred,
-        "actor": entry.actor,
-        "action": entry.action,
-        "target_type": entry.target_type,
-        "target_id": entry.target_id,
-        "outcome": entry.outcome,
-        "details": entry.details,
-        "ip": entry.ip,
-        "request_id": entry.request_id,
-        "purpose": entry.purpose,
-        "prev_hash": entry.prev_hash,
-    }
-    return hashlib.sha256(_canonical(fields).encode("utf-8")).hexdigest()
+    return _hash_of({name: getattr(entry, name) for name in (*_HASHED, "occurred_at", "prev_hash")})
+
+
+def _hash_of(fields: Mapping[str, Any]) -> str:
+    occurred = fields["occurred_at"].astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    hashed = {name: fields[name] for name in _HASHED}
+    hashed["occurred_at"] = occurred
+    hashed["prev_hash"] = fields["prev_hash"]
+    return hashlib.sha256(_canonical(hashed).encode("utf-8")).hexdigest()
 
 
 def _canonical(value: Any) -> str:
@@ -201,6 +293,7 @@ class VerifyReport:
     head_hash: str | None
     fault: Fault | None = None
     checkpoint_seq: int | None = None
+    pending: int = 0
 
     @property
     def ok(self) -> bool:
@@ -228,12 +321,14 @@ _CHAIN_COLUMNS = (
 def verify(
     session: Session, *, checkpoint: bool = True, batch_size: int = VERIFY_BATCH
 ) -> VerifyReport:
-    """Walk the chain in ``seq`` order and report its first fault, or its head.
+    """Walk the sealed chain in ``seq`` order and report its first fault, or its head.
 
     Reads in keyset batches of plain rows, so memory stays flat over millions of records.
     When the chain is sound and ``checkpoint`` is true, the head is written as a checkpoint
-    in the caller's transaction.
+    in the caller's transaction. Records not sealed yet are counted in ``pending``; call
+    ``seal_all`` first to verify them too.
     """
+    pending = session.scalar(select(func.count()).where(AuditRecord.hash.is_(None))) or 0
     stored = session.execute(select(AuditCheckpoint.seq, AuditCheckpoint.hash))
     checkpoints: dict[int, str] = {row.seq: row.hash for row in stored}
     rows = _chain(session, batch_size)
@@ -252,7 +347,7 @@ def verify(
                 "to it were rewritten with recomputed hashes",
             )
         if fault is not None:
-            return VerifyReport(count, _seq(previous), _hash(previous), fault)
+            return VerifyReport(count, _seq(previous), _hash(previous), fault, pending=pending)
         count += 1
         before_previous, previous, current = previous, current, following
     head_seq, head_hash = _seq(previous), _hash(previous)
@@ -264,20 +359,25 @@ def verify(
             f"a checkpoint recorded seq {newest} but the chain ends at seq {head_seq or 0}: "
             "the newest records were removed",
         )
-        return VerifyReport(count, head_seq, head_hash, fault)
+        return VerifyReport(count, head_seq, head_hash, fault, pending=pending)
     written = None
     if checkpoint and head_seq is not None and head_hash is not None and newest < head_seq:
         session.add(AuditCheckpoint(seq=head_seq, hash=head_hash))
         session.flush()
         written = head_seq
-    return VerifyReport(count, head_seq, head_hash, None, written)
+    return VerifyReport(count, head_seq, head_hash, None, written, pending)
 
 
 def _chain(session: Session, batch_size: int) -> Iterator[Row[Any]]:
-    """Every record as a plain row in (seq, id) order; (seq, id) also pages past duplicates."""
+    """Every sealed record as a plain row in (seq, id) order; (seq, id) also pages past
+    duplicates."""
     last: tuple[int, Any] | None = None
     while True:
-        stmt = select(*_CHAIN_COLUMNS).order_by(AuditRecord.seq, AuditRecord.id)
+        stmt = (
+            select(*_CHAIN_COLUMNS)
+            .where(AuditRecord.seq.is_not(None))
+            .order_by(AuditRecord.seq, AuditRecord.id)
+        )
         if last is not None:
             after = tuple_(literal(last[0], BigInteger()), literal(last[1], Uuid()))
             stmt = stmt.where(tuple_(AuditRecord.seq, AuditRecord.id) > after)
@@ -346,11 +446,16 @@ def _hash(row: Row[Any] | None) -> str | None:
 
 
 def head(session: Session) -> tuple[int, str] | None:
-    """The newest record's ``(seq, hash)``, or ``None`` while the trail is empty."""
+    """The newest sealed record's ``(seq, hash)``, or ``None`` while none is sealed."""
     row = session.execute(
-        select(AuditRecord.seq, AuditRecord.hash).order_by(AuditRecord.seq.desc()).limit(1)
+        select(AuditRecord.seq, AuditRecord.hash)
+        .where(AuditRecord.seq.is_not(None))
+        .order_by(AuditRecord.seq.desc())
+        .limit(1)
     ).first()
-    return None if row is None else (row[0], row[1])
+    if row is None or row.seq is None or row.hash is None:
+        return None
+    return row.seq, row.hash
 
 
 # --- reading -------------------------------------------------------------------------------
@@ -400,7 +505,8 @@ def query(
     cursor: str | None = None,
     limit: int = 100,
 ) -> Page[AuditRecord]:
-    """A page of matching records, newest first; ``since`` inclusive, ``until`` exclusive."""
+    """A page of matching records, newest first (pending ones included); ``since``
+    inclusive, ``until`` exclusive."""
     stmt = _filtered(
         select(AuditRecord),
         actor=actor,
@@ -410,7 +516,13 @@ def query(
         since=since,
         until=until,
     )
-    return paginate(session, stmt, order_by=[AuditRecord.seq.desc()], cursor=cursor, limit=limit)
+    return paginate(
+        session,
+        stmt,
+        order_by=[AuditRecord.occurred_at.desc(), AuditRecord.id.desc()],
+        cursor=cursor,
+        limit=limit,
+    )
 
 
 EXPORT_COLUMNS: tuple[tuple[str, str], ...] = (
@@ -459,7 +571,7 @@ def export_xlsx(
         target_id=target_id,
         since=since,
         until=until,
-    ).order_by(AuditRecord.seq)
+    ).order_by(AuditRecord.occurred_at, AuditRecord.id)
     book = Workbook(write_only=True)
     sheet = book.create_sheet("审计日志 Audit trail")
     sheet.freeze_panes = "A3"
@@ -477,10 +589,13 @@ def export_xlsx(
         return written
 
     written = 0
-    last_seq: int | None = None
+    last: tuple[datetime, Any] | None = None
     while True:
         # Plain rows in keyset batches: nothing joins the caller's session, memory stays flat.
-        batch_stmt = stmt if last_seq is None else stmt.where(AuditRecord.seq > last_seq)
+        batch_stmt = stmt
+        if last is not None:
+            after = tuple_(literal(last[0], AuditRecord.occurred_at.type), literal(last[1], Uuid()))
+            batch_stmt = stmt.where(tuple_(AuditRecord.occurred_at, AuditRecord.id) > after)
         batch = session.execute(batch_stmt.limit(batch_size)).all()
         for entry in batch:
             sheet.append(
@@ -503,7 +618,7 @@ def export_xlsx(
         written += len(batch)
         if len(batch) < batch_size:
             break
-        last_seq = batch[-1].seq
+        last = (batch[-1].occurred_at, batch[-1].id)
     path.parent.mkdir(parents=True, exist_ok=True)
     book.save(path)
     return written

@@ -151,7 +151,7 @@ def test_acknowledge_note_and_clear_by_hand(
         audited = session.scalars(
             select(AuditRecord.action)
             .where(AuditRecord.target_id == alarm["id"])
-            .order_by(AuditRecord.seq)
+            .order_by(AuditRecord.occurred_at, AuditRecord.id)
         )
         assert list(audited) == ["alarm.acknowledge", "alarm.note", "alarm.clear"]
         assert len(events(session, "alarm.cleared")) == 1

@@ -7,7 +7,9 @@ const BASE = '/api/v1/audit'
 export type AuditOutcome = 'success' | 'failure' | 'denied'
 
 export interface AuditRecord {
-  seq: number
+  id: string
+  /** Null while the record waits to be sealed into the hash chain (seconds, normally). */
+  seq: number | null
   /** UTC, ISO 8601. */
   occurred_at: string
   actor: string | null
@@ -38,6 +40,8 @@ export interface AuditVerification {
   head_seq: number | null
   head_hash: string | null
   fault: AuditFault | null
+  /** Records not yet sealed into the chain when it was walked. */
+  pending: number
 }
 
 /** The action families the filter offers; an action ending in "." matches the whole family. */

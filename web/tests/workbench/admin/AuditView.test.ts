@@ -16,8 +16,10 @@ const AUDITOR = meBody({
 })
 
 function record(overrides: Partial<AuditRecord> = {}): AuditRecord {
+  const seq = overrides.seq ?? 7
   return {
-    seq: 7,
+    id: `0190a4c2-0000-7000-8000-${String(seq).padStart(12, '0')}`,
+    seq,
     // 02:30 UTC is 10:30 in Shenzhen; 23:30 UTC the day before is the next morning there.
     occurred_at: '2026-11-30T23:30:05.123456Z',
     actor: 'admin',
@@ -190,7 +192,7 @@ describe('审计日志', () => {
 
   it('verifies the chain: intact in green', async () => {
     const net = auditNetwork({
-      [VERIFY]: () => jsonResponse({ ok: true, count: 128, head_seq: 128, head_hash: 'ab', fault: null }),
+      [VERIFY]: () => jsonResponse({ ok: true, count: 128, head_seq: 128, head_hash: 'ab', fault: null, pending: 0 }),
     })
     const { wrapper } = mountIn('zh-CN', AuditView)
     await settle()
@@ -213,6 +215,7 @@ describe('审计日志', () => {
           head_seq: 40,
           head_hash: 'cd',
           fault: { kind: 'changed', seq: 17, detail: 'hash mismatch' },
+          pending: 0,
         }),
     })
     const { wrapper } = mountIn('zh-CN', AuditView)
@@ -237,7 +240,7 @@ describe('审计日志', () => {
 
   it('speaks English', async () => {
     auditNetwork({
-      [VERIFY]: () => jsonResponse({ ok: true, count: 3, head_seq: 3, head_hash: 'ef', fault: null }),
+      [VERIFY]: () => jsonResponse({ ok: true, count: 3, head_seq: 3, head_hash: 'ef', fault: null, pending: 0 }),
     })
     const { wrapper } = mountIn('en', AuditView)
     await settle()
