@@ -28,9 +28,20 @@ import statistics
 import time
 import uuid
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from pathlib import Path
+from typing import Any, NamedTuple
 
-from sqlalchemy import Column, Integer, MetaData, String, Table, create_engine, insert, text
+from sqlalchemy import (
+    Column,
+    Engine,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    create_engine,
+    insert,
+    text,
+)
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
@@ -176,12 +187,30 @@ def bench_evaluation(session: Session, end: datetime, runs: int) -> None:
     )
 
 
-def _loop_worker(job: tuple[str, list[str]]) -> int:
+class Work(NamedTuple):
+    """Steps a worker took and the CPU seconds they cost: its own, and its database
+    backend's (read from /proc: the database runs on this machine)."""
+
+    steps: int
+    app_cpu: float
+    db_cpu: float
+
+
+def _backend_cpu(engine: Engine) -> float:
+    """CPU seconds the pooled connection's server process has used so far (Linux)."""
+    with engine.connect() as connection:
+        pid = connection.execute(text("SELECT pg_backend_pid()")).scalar_one()
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _loop_worker(job: tuple[str, list[str]]) -> Work:
     url, ids = job
     engine = make_engine(url)
     sessions = make_sessionmaker(engine)
     actor = staff("dispatcher", "handler", "grid-inspector", "hotline-operator")
     done = 0
+    app_started, db_started = time.process_time(), _backend_cpu(engine)
     for case_id in ids:
         for action, data, attachments in LOOP:
             with sessions() as session:
@@ -195,11 +224,12 @@ def _loop_worker(job: tuple[str, list[str]]) -> int:
                 )
                 session.commit()
             done += 1
+    work = Work(done, time.process_time() - app_started, _backend_cpu(engine) - db_started)
     engine.dispose()
-    return done
+    return work
 
 
-def _bulk_worker(job: tuple[str, list[str]]) -> int:
+def _bulk_worker(job: tuple[str, list[str]]) -> Work:
     """The same steps taken as the inbox's bulk action takes them: one transaction per
     ``BULK`` cases, a savepoint around each case's step so one failure spoils no other."""
     url, ids = job
@@ -207,6 +237,7 @@ def _bulk_worker(job: tuple[str, list[str]]) -> int:
     sessions = make_sessionmaker(engine)
     actor = staff("dispatcher", "handler", "grid-inspector", "hotline-operator")
     done = 0
+    app_started, db_started = time.process_time(), _backend_cpu(engine)
     for start in range(0, len(ids), BULK):
         chunk = ids[start : start + BULK]
         for action, data, attachments in LOOP:
@@ -223,8 +254,9 @@ def _bulk_worker(job: tuple[str, list[str]]) -> int:
                         )
                     done += 1
                 session.commit()
+    work = Work(done, time.process_time() - app_started, _backend_cpu(engine) - db_started)
     engine.dispose()
-    return done
+    return work
 
 
 def _commit_worker(job: tuple[str, int, int]) -> int:
@@ -259,13 +291,28 @@ def _new_cases(session: Session, cases: int) -> list[str]:
     return ids
 
 
-def _rate(worker: Any, url: str, ids: list[str]) -> tuple[int, float]:
+def _rate(worker: Any, url: str, ids: list[str]) -> tuple[int, float, float, float]:
+    """Steps done, steps a second, and CPU milliseconds a step in the workers and in the
+    database."""
     halves = [(url, ids[w::WORKERS]) for w in range(WORKERS)]
     context = multiprocessing.get_context("fork")
     with context.Pool(WORKERS) as pool:
         started = time.perf_counter()
-        done = sum(pool.map(worker, halves))
-        return done, done / (time.perf_counter() - started)
+        works: list[Work] = pool.map(worker, halves)
+        elapsed = time.perf_counter() - started
+    done = sum(w.steps for w in works)
+    app_ms = 1000 * sum(w.app_cpu for w in works) / done
+    db_ms = 1000 * sum(w.db_cpu for w in works) / done
+    return done, done / elapsed, app_ms, db_ms
+
+
+def _cpu_line(app_ms: float, db_ms: float) -> str:
+    """What a step costs in CPU, and the rate two cores of application alone would give
+    with the database on its own machine (a derived figure, not a measured one)."""
+    return (
+        f"  CPU a step: {app_ms:.2f} ms application + {db_ms:.2f} ms database; two cores "
+        f"for the application alone would give about {2000 / app_ms:,.0f}/s (derived)"
+    )
 
 
 def bench_transitions(url: str, session: Session, cases: int) -> None:
@@ -274,8 +321,10 @@ def bench_transitions(url: str, session: Session, cases: int) -> None:
             sha256=PHOTO, size=1, content_type="image/jpeg", filename="bench.jpg", backend="bench"
         )
     )
-    done, rate = _rate(_loop_worker, url, _new_cases(session, cases))
-    bulk_done, bulk_rate = _rate(_bulk_worker, url, _new_cases(session, cases))
+    done, rate, app_ms, db_ms = _rate(_loop_worker, url, _new_cases(session, cases))
+    bulk_done, bulk_rate, bulk_app_ms, bulk_db_ms = _rate(
+        _bulk_worker, url, _new_cases(session, cases)
+    )
     context = multiprocessing.get_context("fork")
     table = Table(
         "bench_raw", MetaData(), Column("id", Integer, primary_key=True), Column("v", String(40))
@@ -294,12 +343,14 @@ def bench_transitions(url: str, session: Session, cases: int) -> None:
         f"{TRANSITIONS_TARGET:.0f}/s   {verdict(rate >= TRANSITIONS_TARGET)}   "
         f"({done:,} steps of {cases:,} cases, one transaction a step, {os.cpu_count()} CPUs)"
     )
+    print(_cpu_line(app_ms, db_ms))
     print(
         f"workflow transitions in bulk, {WORKERS} processes: {bulk_rate:7.0f}/s   target "
         f"{TRANSITIONS_TARGET:.0f}/s   {verdict(bulk_rate >= TRANSITIONS_TARGET)}   "
         f"({bulk_done:,} steps, {BULK} cases a transaction with a savepoint each, as the "
         "inbox's bulk action and the timers take them)"
     )
+    print(_cpu_line(bulk_app_ms, bulk_db_ms))
     print(f"  reference: single-row committed inserts, {WORKERS} processes: {raw_rate:7.0f}/s")
 
 

@@ -36,6 +36,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--cases", type=int, default=200)
     parser.add_argument("--top", type=int, default=40, help="functions to list")
+    parser.add_argument("--sort", default="cumulative", help="pstats sort key (tottime …)")
     args = parser.parse_args()
     name = f"cityos_profile_cases_{os.getpid()}"
     admin = create_engine(PG_ADMIN, isolation_level="AUTOCOMMIT")
@@ -98,7 +99,8 @@ def main() -> None:
         profiler.disable()
         elapsed = time.perf_counter() - started
         print(f"{steps:,} steps in one process: {steps / elapsed:,.0f}/s under the profiler")
-        pstats.Stats(profiler).sort_stats("cumulative").print_stats(args.top)
+        profiler.dump_stats("/tmp/cases.prof")
+        pstats.Stats(profiler).sort_stats(args.sort).print_stats(args.top)
         engine.dispose()
     finally:
         with admin.connect() as connection:

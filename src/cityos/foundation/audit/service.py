@@ -177,16 +177,22 @@ def seal(session: Session, *, wait: bool = True, limit: int = SEAL_BATCH) -> int
         elif not session.scalar(select(func.pg_try_advisory_xact_lock(APPEND_LOCK_KEY))):
             return 0
     session.flush()
+    # The head rides along (read after the lock was taken, so it is the sealed head).
+    newest = select(AuditRecord.seq, AuditRecord.hash).where(AuditRecord.seq.is_not(None))
+    newest = newest.order_by(AuditRecord.seq.desc()).limit(1)
     pending = session.execute(
-        select(*_CHAIN_COLUMNS)
+        select(
+            *_CHAIN_COLUMNS,
+            newest.with_only_columns(AuditRecord.seq).scalar_subquery().label("head_seq"),
+            newest.with_only_columns(AuditRecord.hash).scalar_subquery().label("head_hash"),
+        )
         .where(AuditRecord.hash.is_(None))
         .order_by(AuditRecord.occurred_at, AuditRecord.id)
         .limit(limit)
     ).all()
     if not pending:
         return 0
-    last = head(session)
-    seq, prev_hash = last if last is not None else (0, GENESIS_HASH)
+    seq, prev_hash = pending[0].head_seq or 0, pending[0].head_hash or GENESIS_HASH
     sealed: list[dict[str, Any]] = []
     for row in pending:
         seq += 1

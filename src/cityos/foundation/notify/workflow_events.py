@@ -42,9 +42,9 @@ def _instance(session: Session, payload: dict[str, Any]) -> WorkflowInstance | N
 
 
 def _task_params(session: Session, instance: WorkflowInstance) -> dict[str, Any]:
-    from cityos.foundation.workflow.service import definition_of
+    from cityos.foundation.workflow.service import definition_for
 
-    definition = definition_of(session, instance.workflow_id, instance.version)
+    definition = definition_for(session, instance)
     state = definition.states.get(instance.state)
     name = state.name if state is not None else None
     due = instance.due_at.astimezone(SHANGHAI).strftime("%Y-%m-%d %H:%M") if instance.due_at else ""

@@ -16,7 +16,7 @@ from cityos.foundation.workflow.models import WorkflowInstance
 from cityos.foundation.workflow.service import (
     act,
     available_actions,
-    definition_of,
+    definition_for,
     history,
 )
 from cityos.kernel.errors import DomainError, NotFound
@@ -108,7 +108,7 @@ class BulkResult(BaseModel):
 
 
 def _task(session: DbSession, actor: Actor, instance: WorkflowInstance) -> dict[str, Any]:
-    definition = definition_of(session, instance.workflow_id, instance.version)
+    definition = definition_for(session, instance)
     state = definition.states[instance.state]
     actions = []
     for action_id in available_actions(definition, instance, actor):

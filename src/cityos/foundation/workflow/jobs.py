@@ -15,7 +15,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from cityos.foundation.workflow.models import WorkflowInstance
-from cityos.foundation.workflow.service import definition_of, note, schedule_timer, system_act
+from cityos.foundation.workflow.service import definition_for, note, schedule_timer, system_act
 from cityos.kernel.bus import emit
 
 
@@ -26,7 +26,7 @@ def run_timer(session: Session, payload: dict[str, Any]) -> None:
     if instance.state_seq != int(payload["state_seq"]):
         return
     kind = str(payload["kind"])
-    definition = definition_of(session, instance.workflow_id, instance.version)
+    definition = definition_for(session, instance)
     if kind in ("warning", "overdue"):
         note(session, instance=instance, action=f"system.{kind}", data={"state": instance.state})
         emit(

@@ -47,6 +47,9 @@ class WorkflowInstance(IdMixin, TimestampMixin, Base):
 
     workflow_id: Mapped[str] = mapped_column(String(64))
     version: Mapped[int] = mapped_column()
+    # The content hash of that version, so a step finds its parsed definition without a
+    # query (see ``service.definition_for``).
+    definition_hash: Mapped[str | None] = mapped_column(String(64))
     subject_type: Mapped[str] = mapped_column(String(64))
     subject_id: Mapped[str] = mapped_column(String(64))
     title: Mapped[str] = mapped_column(String(200), default="")

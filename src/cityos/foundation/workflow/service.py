@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import ScalarSelect, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
@@ -138,10 +138,25 @@ _PARSED: dict[str, WorkflowDef] = {}
 
 
 def definition_of(session: Session, workflow_id: str, version: int | None = None) -> WorkflowDef:
-    """A loaded definition: ``version``, or the newest.
+    """A loaded definition: ``version``, or the newest."""
+    return _loaded(session, workflow_id, version)[1]
 
-    Every transition needs its definition, so only the content hash is read each time and
-    the parsed definition is kept per hash in this process (a hash names its content).
+
+def definition_for(session: Session, instance: WorkflowInstance) -> WorkflowDef:
+    """The definition an instance runs on: by the content hash it started with, from this
+    process's parsed definitions when it is there (no query), else from the database."""
+    if instance.definition_hash is not None:
+        parsed = _PARSED.get(instance.definition_hash)
+        if parsed is not None:
+            return parsed
+    return definition_for(session, instance)
+
+
+def _loaded(session: Session, workflow_id: str, version: int | None) -> tuple[str, WorkflowDef]:
+    """A definition's content hash and its parsed form.
+
+    Only the hash is read when the definition was parsed before in this process: parsed
+    definitions are kept per hash (a hash names its content).
     """
     stmt = select(WorkflowDefinition.version, WorkflowDefinition.content_hash).where(
         WorkflowDefinition.workflow_id == workflow_id
@@ -163,7 +178,7 @@ def definition_of(session: Session, workflow_id: str, version: int | None = None
             )
         )
         parsed = _PARSED[row.content_hash] = WorkflowDef.model_validate(document)
-    return parsed
+    return row.content_hash, parsed
 
 
 # --- deadlines ---------------------------------------------------------------------------
@@ -260,7 +275,7 @@ def start(
     attachments: Sequence[Mapping[str, Any]] = (),
 ) -> WorkflowInstance:
     """A new instance of the newest version of ``workflow_id``, in its start state."""
-    definition = definition_of(session, workflow_id)
+    content_hash, definition = _loaded(session, workflow_id, None)
     now = utcnow()
     calendar = district_calendar(session)
     params = dict(parameters or {})
@@ -276,6 +291,7 @@ def start(
     instance = WorkflowInstance(
         workflow_id=definition.id,
         version=definition.version,
+        definition_hash=content_hash,
         subject_type=subject_type,
         subject_id=subject_id,
         title=title[:200],
@@ -348,7 +364,7 @@ def act(
     if hooks.prepare is not None:
         hooks.prepare(session, instance, step)
     action = step.action
-    definition = definition_of(session, instance.workflow_id, instance.version)
+    definition = definition_for(session, instance)
     spec = definition.action(action)
     allowed_here = [a.id for a in definition.actions_from(instance.state) if not a.system]
     if spec is None or spec.system or instance.state not in spec.from_ or instance.closed_at:
@@ -391,7 +407,7 @@ def system_act(
     session: Session, *, instance: WorkflowInstance, action: str, reason: str
 ) -> WorkflowInstance:
     """Take a system action (an escalation), recorded as done by the system."""
-    definition = definition_of(session, instance.workflow_id, instance.version)
+    definition = definition_for(session, instance)
     spec = definition.action(action)
     if spec is None or instance.state not in spec.from_ or instance.closed_at:
         return instance
@@ -451,12 +467,11 @@ def _transition(
 ) -> WorkflowInstance:
     now = utcnow()
     from_state = instance.state
-    seq = _last_seq(session, instance) + 1
     calendar = district_calendar(session)
     _history(
         session,
         instance,
-        seq=seq,
+        seq=_next_seq(instance),
         action=spec.id,
         from_state=from_state,
         to_state=spec.to,
@@ -574,21 +589,21 @@ def _previous_actor(session: Session, instance: WorkflowInstance, state: str) ->
     return Assignment(user_id=user_id)
 
 
-def _last_seq(session: Session, instance: WorkflowInstance) -> int:
-    found = session.scalar(
-        select(WorkflowEvent.seq)
+def _next_seq(instance: WorkflowInstance) -> ScalarSelect[int]:
+    """The next history number, computed by the INSERT itself (one round trip, not two);
+    the unique (instance, seq) still refuses a fork."""
+    return (
+        select(func.coalesce(func.max(WorkflowEvent.seq), -1) + 1)
         .where(WorkflowEvent.instance_id == instance.id)
-        .order_by(WorkflowEvent.seq.desc())
-        .limit(1)
+        .scalar_subquery()
     )
-    return int(found) if found is not None else -1
 
 
 def _history(
     session: Session,
     instance: WorkflowInstance,
     *,
-    seq: int,
+    seq: int | ScalarSelect[int],
     action: str,
     from_state: str | None,
     to_state: str,
@@ -622,7 +637,7 @@ def note(
     _history(
         session,
         instance,
-        seq=_last_seq(session, instance) + 1,
+        seq=_next_seq(instance),
         action=action,
         from_state=instance.state,
         to_state=instance.state,

@@ -13,7 +13,9 @@ from pathlib import Path
 
 from cityos.kernel.calendar.service import (
     ADMIN_SOURCE,
+    calendar_of,
     coverage_warnings,
+    fingerprint,
     load_calendar,
     set_days,
 )
@@ -39,8 +41,10 @@ __all__ = [
     "DayKind",
     "OfficeHours",
     "WorkingCalendar",
+    "calendar_of",
     "coverage_message",
     "coverage_warnings",
+    "fingerprint",
     "holiday_name",
     "load_calendar",
     "module",

@@ -8,10 +8,11 @@ admin withdraws a day a profile had given, the profile's answer returns on its n
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from datetime import date, datetime
+from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
 from cityos.kernel.calendar.models import CalendarDay
@@ -33,18 +34,29 @@ _BUILT_MAX = 32
 
 def load_calendar(session: Session, *, office_hours: OfficeHours | None = None) -> WorkingCalendar:
     """A working calendar with every stored override day."""
+    return calendar_of(session, session.execute(fingerprint()).one(), office_hours=office_hours)
+
+
+def fingerprint(*also: Any) -> Select[Any]:
+    """One row that changes whenever the stored days do, after the ``also`` columns (so a
+    caller can fetch what it needs in the same round trip)."""
     # Any insert or update sets updated_at to now, so it raises the newest; a deletion
     # lowers the count; the days and the holiday count guard against a frozen clock.
-    fingerprint = session.execute(
-        select(
-            func.count(),
-            func.max(CalendarDay.updated_at),
-            func.min(CalendarDay.day),
-            func.max(CalendarDay.day),
-            func.count().filter(CalendarDay.kind == DayKind.HOLIDAY.value),
-        )
-    ).one()
-    key = (str(session.get_bind().engine.url), tuple(office_hours or ()), *fingerprint)
+    return select(
+        *also,
+        func.count(),
+        func.max(CalendarDay.updated_at),
+        func.min(CalendarDay.day),
+        func.max(CalendarDay.day),
+        func.count().filter(CalendarDay.kind == DayKind.HOLIDAY.value),
+    ).select_from(CalendarDay)
+
+
+def calendar_of(
+    session: Session, fingerprinted: Sequence[Any], *, office_hours: OfficeHours | None = None
+) -> WorkingCalendar:
+    """The calendar for a row of ``fingerprint()``, built once per process and fingerprint."""
+    key = (str(session.get_bind().engine.url), tuple(office_hours or ()), *fingerprinted)
     calendar = _BUILT.get(key)
     if calendar is None:
         rows = session.execute(select(CalendarDay.day, CalendarDay.kind))
