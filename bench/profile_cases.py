@@ -37,6 +37,7 @@ def main() -> None:
     parser.add_argument("--cases", type=int, default=200)
     parser.add_argument("--top", type=int, default=40, help="functions to list")
     parser.add_argument("--sort", default="cumulative", help="pstats sort key (tottime …)")
+    parser.add_argument("--dump", help="also write the raw profile to this file")
     args = parser.parse_args()
     name = f"cityos_profile_cases_{os.getpid()}"
     admin = create_engine(PG_ADMIN, isolation_level="AUTOCOMMIT")
@@ -99,7 +100,8 @@ def main() -> None:
         profiler.disable()
         elapsed = time.perf_counter() - started
         print(f"{steps:,} steps in one process: {steps / elapsed:,.0f}/s under the profiler")
-        profiler.dump_stats("/tmp/cases.prof")
+        if args.dump:
+            profiler.dump_stats(args.dump)
         pstats.Stats(profiler).sort_stats(args.sort).print_stats(args.top)
         engine.dispose()
     finally:
