@@ -239,7 +239,6 @@ def _store(
             {
                 "id": new_id,
                 "phenomenon_time": reading.phenomenon_time,
-                "stream_key": stream.key,
                 "datastream_id": reading.datastream_id,
                 "multi_datastream_id": reading.multi_datastream_id,
                 "phenomenon_time_end": reading.phenomenon_time_end,
@@ -258,11 +257,7 @@ def _store(
         ensure_partitions(session, {r.phenomenon_time for r, _ in batch})
         inserted = _insert_pg(session, rows)
     else:
-        statement = (
-            sqlite.insert(Observation)
-            .on_conflict_do_nothing(index_elements=["stream_key", "phenomenon_time"])
-            .returning(Observation.id)
-        )
+        statement = sqlite.insert(Observation).on_conflict_do_nothing().returning(Observation.id)
         inserted = set(session.scalars(statement, rows).all())
     report.duplicates += len(rows) - len(inserted)
     for row, (reading, stream) in zip(rows, batch, strict=True):
@@ -279,7 +274,6 @@ def _store(
 _COLUMNS: tuple[tuple[str, str, bool], ...] = (
     ("id", "bigint", False),
     ("phenomenon_time", "timestamptz", False),
-    ("stream_key", "bigint", False),
     ("datastream_id", "bigint", False),
     ("multi_datastream_id", "bigint", False),
     ("phenomenon_time_end", "timestamptz", False),
@@ -299,7 +293,8 @@ _ARRAYS = ", ".join(f"CAST(:{name} AS {kind}[])" for name, kind, _ in _COLUMNS)
 _INSERT_PG = text(
     f"INSERT INTO iot_observation ({_NAMES}) SELECT {_SELECTS} "  # noqa: S608 - our own names
     f"FROM unnest({_ARRAYS}) AS u({_NAMES}) "
-    "ON CONFLICT (stream_key, phenomenon_time) DO NOTHING RETURNING id"
+    # No conflict target: the stream's partial unique index (datastream or multi) decides.
+    "ON CONFLICT DO NOTHING RETURNING id"
 )
 
 

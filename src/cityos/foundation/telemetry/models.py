@@ -7,8 +7,9 @@ once per batch), below 2**53 so that JavaScript reads them exactly. On PostgreSQ
 observation table is partitioned by month of ``phenomenon_time`` (see the migration).
 
 At-least-once delivery is made idempotent by one key: an observation is its stream and its
-phenomenon time (``stream_key``: a Datastream's id, or minus a MultiDatastream's id), so a
-resent observation finds its first copy and is not stored twice.
+phenomenon time (a unique index on each of ``(datastream_id, phenomenon_time)`` and
+``(multi_datastream_id, phenomenon_time)``, each partial, so a row costs one of them), and
+a resent observation finds its first copy and is not stored twice.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, Float, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import JSON, BigInteger, Float, ForeignKey, Index, Integer, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from cityos.kernel.clock import utcnow
@@ -240,15 +241,27 @@ class Observation(Base):
 
     __tablename__ = "iot_observation"
     __table_args__ = (
-        Index("uq_iot_observation_stream_time", "stream_key", "phenomenon_time", unique=True),
-        Index("ix_iot_observation_datastream_time", "datastream_id", "phenomenon_time"),
-        Index("ix_iot_observation_multi_time", "multi_datastream_id", "phenomenon_time"),
+        Index(
+            "uq_iot_observation_datastream_time",
+            "datastream_id",
+            "phenomenon_time",
+            unique=True,
+            postgresql_where=text("datastream_id IS NOT NULL"),
+            sqlite_where=text("datastream_id IS NOT NULL"),
+        ),
+        Index(
+            "uq_iot_observation_multi_time",
+            "multi_datastream_id",
+            "phenomenon_time",
+            unique=True,
+            postgresql_where=text("multi_datastream_id IS NOT NULL"),
+            sqlite_where=text("multi_datastream_id IS NOT NULL"),
+        ),
         {"postgresql_partition_by": "RANGE (phenomenon_time)"},
     )
 
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
     phenomenon_time: Mapped[datetime] = mapped_column(primary_key=True)
-    stream_key: Mapped[int] = mapped_column(BigInteger)
     datastream_id: Mapped[int | None] = mapped_column(BigInteger)
     multi_datastream_id: Mapped[int | None] = mapped_column(BigInteger)
     phenomenon_time_end: Mapped[datetime | None] = mapped_column()

@@ -368,7 +368,9 @@ class Writer:
         """The id of the Observation already stored for a resent reading."""
         found = self.session.scalar(
             select(Observation.id).where(
-                Observation.stream_key == reading.stream_key,
+                Observation.datastream_id == reading.datastream_id
+                if reading.datastream_id is not None
+                else Observation.multi_datastream_id == reading.multi_datastream_id,
                 Observation.phenomenon_time == reading.phenomenon_time,
             )
         )
