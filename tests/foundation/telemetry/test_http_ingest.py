@@ -14,6 +14,7 @@ from sqlalchemy import select
 
 from cityos.foundation.telemetry.batches import BatchError, device_readings
 from cityos.foundation.telemetry.models import Datastream, Thing
+from cityos.foundation.telemetry.rollups import rollup_job
 from cityos.kernel.registry import Registry
 from cityos.kernel.runtime import Runtime
 from tests.foundation.telemetry.district import District, bearer, build
@@ -171,6 +172,8 @@ def test_series_gives_raw_points_or_rollups_within_reach(
 ) -> None:
     batch = {"devices": [{"device": "WL-0001", "observations": _depths(2.0, 4.0, 9.0)}]}
     client.post(INGEST, json=batch, headers=bearer(district.manager))
+    with runtime.unit_of_work() as session:
+        rollup_job(session, {})  # the telemetry.rollup timer's next run
     stream = _stream(runtime, "WL-0001")
     window = {"from": T0.isoformat(), "to": (T0 + timedelta(hours=1)).isoformat()}
     raw = client.get(
@@ -215,6 +218,8 @@ def test_a_region_series_aggregates_its_devices_within_reach(
         ]
     }
     client.post(INGEST, json=batch, headers=bearer(district.manager))
+    with runtime.unit_of_work() as session:
+        rollup_job(session, {})
     query = {
         "property": "water_depth",
         "from": T0.isoformat(),

@@ -14,7 +14,8 @@ from cityos.foundation.telemetry.ingest import (
     ingest,
     observation_ids,
 )
-from cityos.foundation.telemetry.models import Observation, Rollup
+from cityos.foundation.telemetry.models import Observation, Rollup, RollupDelta
+from cityos.foundation.telemetry.rollups import fold, fold_all
 from cityos.kernel.clock import utcnow
 from tests.factories.telemetry import gauge
 
@@ -108,6 +109,9 @@ def test_latest_value_status_and_rollups_follow_the_data(session: Session) -> No
     assert g.datastream.phenomenon_time_start == T0 - timedelta(hours=2)
     assert g.datastream.phenomenon_time_end == T0 + timedelta(seconds=20)
     assert g.thing.status == "online"
+    # The rollups follow once the timer has folded the batches' deltas.
+    assert session.get(Rollup, (g.datastream.id, 60, T0)) is None
+    assert fold_all(session) > 0
     minute = session.get(Rollup, (g.datastream.id, 60, T0))
     assert minute is not None
     assert (minute.count, minute.total, minute.minimum, minute.maximum) == (3, 18.0, 3.0, 9.0)
@@ -121,6 +125,7 @@ def test_latest_value_status_and_rollups_follow_the_data(session: Session) -> No
             )
         ],
     )
+    fold_all(session)
     session.refresh(minute)
     assert (minute.count, minute.minimum, minute.maximum) == (4, -1.0, 9.0)
     day = session.get(Rollup, (g.datastream.id, 86400, datetime(2026, 11, 30, tzinfo=UTC)))
@@ -156,3 +161,36 @@ def test_observation_ids_are_unique_ordered_and_safe_for_javascript(session: Ses
     stored = session.scalar(select(func.max(Observation.id)))
     assert stored is not None
     assert min(observation_ids(session, 5)) > stored
+
+
+def test_rollup_deltas_fold_in_batches_and_leave_nothing_behind(session: Session) -> None:
+    g = gauge(session, code="WL-FOLD-001")
+    for second in range(0, 180, 20):
+        ingest(
+            session,
+            [
+                Reading(
+                    phenomenon_time=T0 + timedelta(seconds=second),
+                    result=float(second),
+                    datastream_id=g.datastream.id,
+                )
+            ],
+        )
+    pending = session.scalar(select(func.count()).select_from(RollupDelta))
+    assert pending == 9
+    assert fold(session, limit=4) == 4
+    assert fold_all(session) == 5
+    assert session.scalar(select(func.count()).select_from(RollupDelta)) == 0
+    minutes = session.scalars(
+        select(Rollup)
+        .where(Rollup.datastream_id == g.datastream.id, Rollup.bucket_seconds == 60)
+        .order_by(Rollup.bucket_start)
+    ).all()
+    assert [(m.count, m.minimum, m.maximum) for m in minutes] == [
+        (3, 0.0, 40.0),
+        (3, 60.0, 100.0),
+        (3, 120.0, 160.0),
+    ]
+    hour = session.get(Rollup, (g.datastream.id, 3600, T0.replace(minute=0, second=0)))
+    assert hour is not None
+    assert (hour.count, hour.total) == (9, float(sum(range(0, 180, 20))))

@@ -188,13 +188,16 @@ def test_sigkill_under_load_loses_nothing_acknowledged(
     ingester = ingest_process(database.url)
     ingester.start()
     stream = NumberedStream(broker, streams)
-    # Killed three times while the stream flows and a backlog waits with the broker, each
-    # soon after the process stored its first batches (a resumed session drains fast), at
-    # another point of the batch cycle: collecting, committing, between a commit and its
-    # PUBACKs.
+    # Killed three times while the stream flows and a backlog waits with the broker: at a
+    # tenth, a quarter and half of the stream stored (a resumed session drains fast, so
+    # waiting for more could find it all stored), each at another point of the batch
+    # cycle: collecting, committing, between a commit and its PUBACKs.
     killed_at = [0]
-    for delay in (0.0, 0.02, 0.04):
-        eventually(lambda: stored(engine, streams) > killed_at[-1], timeout=20)
+    for delay, share in ((0.0, 10), (0.02, 4), (0.04, 2)):
+        eventually(
+            lambda: stored(engine, streams) > max(killed_at[-1], TOTAL // share),  # noqa: B023
+            timeout=20,
+        )
         time.sleep(delay)
         ingester.kill()
         killed_at.append(stored(engine, streams))

@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 from cityos.foundation.telemetry.ingest import Reading, ingest
 from cityos.foundation.telemetry.models import Observation, Rollup
 from cityos.foundation.telemetry.retention import purge
+from cityos.foundation.telemetry.rollups import fold_all
 from cityos.kernel.db import is_postgresql
 from tests.factories.telemetry import gauge
 
@@ -28,6 +29,7 @@ def test_old_data_goes_and_recent_data_stays(session: Session) -> None:
             for t in old + recent
         ],
     )
+    fold_all(session)
 
     purge(session, now=NOW, raw_days=90)
 

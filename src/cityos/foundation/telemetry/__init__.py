@@ -19,6 +19,7 @@ from cityos.foundation.telemetry.devices_cli import cli as devices_cli
 from cityos.foundation.telemetry.ingest import register_arrival_hook
 from cityos.foundation.telemetry.packs import device_types_section, devices_section
 from cityos.foundation.telemetry.retention import RETENTION_JOB, retention_job
+from cityos.foundation.telemetry.rollups import FOLD_EVERY, ROLLUP_JOB, rollup_job
 from cityos.foundation.telemetry.simulate_cli import simulate_cli
 from cityos.kernel.registry import Module
 
@@ -37,7 +38,9 @@ module = Module(
         ESCALATE_JOB: escalate_job,
         devices.STATUS_JOB: devices.status_job,
         RETENTION_JOB: retention_job,
+        ROLLUP_JOB: rollup_job,
     },
+    timers={ROLLUP_JOB: FOLD_EVERY},
     permissions={**alarms_api.PERMISSIONS, **sta.PERMISSIONS, **devices_api.PERMISSIONS},
     messages={
         **alarms_api.MESSAGES,

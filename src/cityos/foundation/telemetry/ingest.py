@@ -3,9 +3,10 @@
 ``ingest`` checks a batch against its streams, stores what is good in one multi-row
 INSERT that skips what is already stored (at-least-once senders resend; the stream and the
 phenomenon time identify an observation), keeps each stream's latest value and its
-Thing's last-seen time, folds numbers into the rollups, and hands the new readings to the
-arrival hooks (the rule engine) in the same transaction. What is bad is returned with a
-reason and counted on its device; nothing else in the batch is lost.
+Thing's last-seen time, leaves per-minute sums for the rollups (``rollups.fold``), and
+hands the new readings to the arrival hooks (the rule engine) in the same transaction.
+What is bad is returned with a reason and counted on its device; nothing else in the
+batch is lost.
 """
 
 from __future__ import annotations
@@ -17,7 +18,18 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import JSON, TextClause, bindparam, case, func, or_, select, text, update
+from sqlalchemy import (
+    JSON,
+    TextClause,
+    bindparam,
+    case,
+    func,
+    insert,
+    or_,
+    select,
+    text,
+    update,
+)
 from sqlalchemy.dialects import sqlite
 from sqlalchemy.orm import Session
 
@@ -25,7 +37,7 @@ from cityos.foundation.telemetry.models import (
     Datastream,
     MultiDatastream,
     Observation,
-    Rollup,
+    RollupDelta,
     Thing,
 )
 from cityos.kernel.clock import utcnow
@@ -37,7 +49,6 @@ TRUTH_OBSERVATION = "http://www.opengis.net/def/observationType/OGC-OM/2.0/OM_Tr
 NUMERIC_TYPES = frozenset({MEASUREMENT, COUNT_OBSERVATION})
 # A clock a little ahead is a device's clock; far ahead is a fault.
 MAX_FUTURE = timedelta(minutes=10)
-ROLLUP_BUCKETS = (60, 3600, 86400)
 
 # --- observation ids -----------------------------------------------------------------------
 
@@ -327,10 +338,23 @@ def _keep_latest(session: Session, stored: Sequence[Stored], now: datetime) -> N
     ):
         if not keys:
             continue
+        if is_postgresql(session):
+            session.execute(
+                _LATEST_PG[table.__tablename__],
+                {
+                    "id": [abs(key) for key in keys],
+                    "moment": [newest[key].reading.phenomenon_time for key in keys],
+                    "result": [
+                        json.dumps(newest[key].reading.result, ensure_ascii=False) for key in keys
+                    ],
+                    "first": [earliest[key] for key in keys],
+                },
+            )
+            continue
         at = bindparam("moment", type_=table.last_time.type)
         since = bindparam("first", type_=table.phenomenon_time_start.type)
         later = or_(table.last_time.is_(None), table.last_time < at)
-        # One executemany (pipelined by psycopg) rather than a statement per stream.
+        # SQLite: one executemany rather than a statement per stream.
         session.connection().execute(
             update(table)
             .where(table.id == bindparam("stream_id"))
@@ -370,6 +394,26 @@ def _keep_latest(session: Session, stored: Sequence[Stored], now: datetime) -> N
     )
 
 
+def _latest_pg(table: str) -> TextClause:
+    """One UPDATE of every stream of a batch from arrays: its newest value and time unless a
+    later one is stored, and the start of its phenomenon time span."""
+    return text(
+        f"UPDATE {table} AS s SET "  # noqa: S608 - our own table names
+        "last_result = CASE WHEN s.last_time IS NULL OR s.last_time < u.moment "
+        "THEN u.result::json ELSE s.last_result END, "
+        "phenomenon_time_end = CASE WHEN s.last_time IS NULL OR s.last_time < u.moment "
+        "THEN u.moment ELSE s.phenomenon_time_end END, "
+        "last_time = GREATEST(s.last_time, u.moment), "
+        "phenomenon_time_start = LEAST(s.phenomenon_time_start, u.first) "
+        "FROM unnest(CAST(:id AS bigint[]), CAST(:moment AS timestamptz[]), "
+        "CAST(:result AS text[]), CAST(:first AS timestamptz[])) AS u(id, moment, result, first) "
+        "WHERE s.id = u.id"
+    )
+
+
+_LATEST_PG = {name: _latest_pg(name) for name in ("iot_datastream", "iot_multi_datastream")}
+
+
 def bucket_start(moment: datetime, seconds: int) -> datetime:
     """The start of the ``seconds``-long UTC bucket holding ``moment``."""
     epoch = int(moment.timestamp())
@@ -377,77 +421,57 @@ def bucket_start(moment: datetime, seconds: int) -> datetime:
 
 
 def _roll_up(session: Session, stored: Sequence[Stored]) -> None:
-    sums: dict[tuple[int, int, datetime], list[float]] = {}
+    """Append the batch's per-minute sums as deltas; ``rollups.fold`` carries them into
+    every level of the rollups (an upsert of three levels here cost a fifth of a batch)."""
+    sums: dict[tuple[int, datetime], list[float]] = {}
     for item in stored:
         if item.number is None or item.reading.datastream_id is None:
             continue
-        for seconds in ROLLUP_BUCKETS:
-            key = (
-                item.reading.datastream_id,
-                seconds,
-                bucket_start(item.reading.phenomenon_time, seconds),
-            )
-            acc = sums.get(key)
-            if acc is None:
-                sums[key] = [1, item.number, item.number, item.number]
-            else:
-                acc[0] += 1
-                acc[1] += item.number
-                acc[2] = min(acc[2], item.number)
-                acc[3] = max(acc[3], item.number)
+        key = (item.reading.datastream_id, bucket_start(item.reading.phenomenon_time, 60))
+        acc = sums.get(key)
+        if acc is None:
+            sums[key] = [1, item.number, item.number, item.number]
+        else:
+            acc[0] += 1
+            acc[1] += item.number
+            acc[2] = min(acc[2], item.number)
+            acc[3] = max(acc[3], item.number)
     if not sums:
         return
-    ordered = sorted(sums.items())  # one lock order for concurrent batches
     if is_postgresql(session):
         session.execute(
-            _ROLL_UP_PG,
+            _DELTAS_PG,
             {
-                "ds": [ds for (ds, _, _), _ in ordered],
-                "seconds": [seconds for (_, seconds, _), _ in ordered],
-                "start": [start for (_, _, start), _ in ordered],
-                "count": [int(acc[0]) for _, acc in ordered],
-                "total": [acc[1] for _, acc in ordered],
-                "minimum": [acc[2] for _, acc in ordered],
-                "maximum": [acc[3] for _, acc in ordered],
+                "ds": [ds for ds, _ in sums],
+                "start": [start for _, start in sums],
+                "count": [int(acc[0]) for acc in sums.values()],
+                "total": [acc[1] for acc in sums.values()],
+                "minimum": [acc[2] for acc in sums.values()],
+                "maximum": [acc[3] for acc in sums.values()],
             },
         )
         return
-    statement = sqlite.insert(Rollup)
-    excluded = statement.excluded
     session.execute(
-        statement.on_conflict_do_update(
-            index_elements=["datastream_id", "bucket_seconds", "bucket_start"],
-            set_={
-                "count": Rollup.count + excluded.count,
-                "total": Rollup.total + excluded.total,
-                "minimum": func.min(Rollup.minimum, excluded.minimum),
-                "maximum": func.max(Rollup.maximum, excluded.maximum),
-            },
-        ),
+        insert(RollupDelta),
         [
             {
                 "datastream_id": ds,
-                "bucket_seconds": seconds,
                 "bucket_start": start,
                 "count": int(acc[0]),
                 "total": acc[1],
                 "minimum": acc[2],
                 "maximum": acc[3],
             }
-            for (ds, seconds, start), acc in ordered
+            for (ds, start), acc in sums.items()
         ],
     )
 
 
-_ROLL_UP_PG = text(
-    "INSERT INTO iot_rollup (datastream_id, bucket_seconds, bucket_start, count, total, "
-    "minimum, maximum) SELECT * FROM unnest(CAST(:ds AS bigint[]), CAST(:seconds AS int[]), "
-    "CAST(:start AS timestamptz[]), CAST(:count AS bigint[]), CAST(:total AS float8[]), "
-    "CAST(:minimum AS float8[]), CAST(:maximum AS float8[])) "
-    "ON CONFLICT (datastream_id, bucket_seconds, bucket_start) DO UPDATE SET "
-    "count = iot_rollup.count + excluded.count, total = iot_rollup.total + excluded.total, "
-    "minimum = least(iot_rollup.minimum, excluded.minimum), "
-    "maximum = greatest(iot_rollup.maximum, excluded.maximum)"
+_DELTAS_PG = text(
+    "INSERT INTO iot_rollup_delta (datastream_id, bucket_start, count, total, minimum, "
+    "maximum) SELECT * FROM unnest(CAST(:ds AS bigint[]), CAST(:start AS timestamptz[]), "
+    "CAST(:count AS bigint[]), CAST(:total AS float8[]), CAST(:minimum AS float8[]), "
+    "CAST(:maximum AS float8[]))"
 )
 
 

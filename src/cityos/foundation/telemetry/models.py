@@ -278,13 +278,32 @@ class Observation(Base):
 
 class Rollup(Base):
     """min/max/sum/count of a Datastream's numeric results per bucket (60 s, 3600 s,
-    86400 s), kept up to date as observations arrive, for charts over long ranges."""
+    86400 s), for charts over long ranges: folded from ``RollupDelta`` rows by the
+    ``telemetry.rollup`` timer, seconds after the observations arrive."""
 
     __tablename__ = "iot_rollup"
 
     datastream_id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
     bucket_seconds: Mapped[int] = mapped_column(primary_key=True)
     bucket_start: Mapped[datetime] = mapped_column(primary_key=True)
+    count: Mapped[int] = mapped_column(BigInteger)
+    total: Mapped[float] = mapped_column(Float)
+    minimum: Mapped[float] = mapped_column(Float)
+    maximum: Mapped[float] = mapped_column(Float)
+
+
+class RollupDelta(Base):
+    """What one ingest batch adds to one Datastream's minute: appended by the batch (no
+    index but the key, no conflict to resolve), folded into ``Rollup`` at every level and
+    deleted by ``rollups.fold``. Keeps the ingest path to one plain insert for rollups."""
+
+    __tablename__ = "iot_rollup_delta"
+
+    id: Mapped[int] = mapped_column(
+        BigInteger().with_variant(Integer(), "sqlite"), primary_key=True, autoincrement=True
+    )
+    datastream_id: Mapped[int] = mapped_column(BigInteger)
+    bucket_start: Mapped[datetime] = mapped_column()
     count: Mapped[int] = mapped_column(BigInteger)
     total: Mapped[float] = mapped_column(Float)
     minimum: Mapped[float] = mapped_column(Float)

@@ -30,6 +30,7 @@ from cityos.foundation.telemetry.models import (
     MultiDatastreamProperty,
     Observation,
     Rollup,
+    RollupDelta,
     Thing,
     ThingLocation,
 )
@@ -584,6 +585,7 @@ class Writer:
             ids = list(session.scalars(datastreams))
             conditions.append(Observation.datastream_id.in_(ids))
             session.execute(delete(Rollup).where(Rollup.datastream_id.in_(ids)))
+            session.execute(delete(RollupDelta).where(RollupDelta.datastream_id.in_(ids)))
             session.execute(delete(Datastream).where(Datastream.id.in_(ids)))
         if multis is not None:
             multi_ids = list(session.scalars(multis))
