@@ -10,7 +10,10 @@ restarted process, or another worker, carries on without firing again; the rows 
 
 Hysteresis: a raised rule clears only when its ``clear`` condition has held for its
 duration (by default as soon as ``when`` stops holding), so values between the two
-thresholds change nothing. A reading older than the newest judged is stored but not judged.
+thresholds change nothing. A reading older than the newest judged (ingesters sharing a
+subscription commit one device's readings out of order) does not reopen an alarm the
+later readings cleared, but a firing it completes is not lost: for a rule with a hold time,
+the device's readings around it are judged again in time order (see ``_late``).
 
 Silence (``no data for N intervals``) is found by ``check_silence``, a job every minute,
 and cleared by the device's next reading.
@@ -21,7 +24,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -30,7 +33,7 @@ from sqlalchemy import and_, func, or_, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from cityos.foundation.telemetry.alarm_models import Rule, RuleState
+from cityos.foundation.telemetry.alarm_models import Alarm, Rule, RuleState
 from cityos.foundation.telemetry.alarms import Firing, clear_by_rule, raise_alarm
 from cityos.foundation.telemetry.ingest import Stored
 from cityos.foundation.telemetry.models import (
@@ -44,6 +47,7 @@ from cityos.foundation.telemetry.rules.definition import (
     AllOf,
     AnyOf,
     Change,
+    Compare,
     CompiledRule,
     Moment,
     NoData,
@@ -236,17 +240,146 @@ def _late(
     thing: Thing,
     value: float,
 ) -> None:
-    """A reading older than what the rule has already judged on the device (ingesters
-    sharing a subscription can commit one device's readings out of order). It cannot move
-    the state, which the later readings decided; but a firing it would have been is not
-    lost: for a rule without a hold time, with the state not raised now, the alarm is
-    raised as of the reading and, the later readings having found the condition gone,
-    cleared again (an alarm a person must clear stays open)."""
+    """A reading older than what the rule has already judged on the device. With the state
+    raised now it changes nothing; otherwise a firing it would have been is not lost.
+
+    Without a hold time the alarm is raised as of the reading and, the later readings having
+    found the condition gone, cleared again (an alarm a person must clear stays open). With
+    one, the device's stored readings around it are judged again in time order (``_replay``).
+    Rules with a rate of change or a registered kind are not replayed, so with a hold time a
+    late reading is ignored there: their conditions read the stored history themselves, and
+    a late reading would change the judgement of the readings after it too."""
     assert isinstance(rule.when, Trigger)
-    if state.raised or rule.when.hold > timedelta(0) or not _fires(rule, at):
+    if state.raised:
+        return
+    if rule.when.hold > timedelta(0):
+        if _replayable(rule.when.condition):
+            _replay(session, rule, state, at, thing, value)
+        return
+    if not _fires(rule, at):
         return
     raise_alarm(session, Firing(rule, thing, value, at.time))
     if rule.entry.auto_clear:
+        clear_by_rule(session, rule_id=rule.id, thing_id=thing.id)
+
+
+# How far beyond the hold a replay reads on either side: past the reading before the span
+# and the one completing it, for devices reporting at least hourly.
+_REPLAY_MARGIN = timedelta(hours=2)
+
+
+def _replayable(condition: object) -> bool:
+    """Whether a condition reads nothing but the values of its moment (thresholds)."""
+    if isinstance(condition, Compare):
+        return True
+    if isinstance(condition, AllOf | AnyOf):
+        return all(_replayable(part) for part in condition.parts)
+    return False
+
+
+def _history(
+    session: Session, streams: Mapping[int, str], start: datetime, end: datetime
+) -> list[tuple[datetime, str, float]]:
+    """The streams' stored readings from ``start`` to ``end`` as (time, property, number),
+    in time order, in one query."""
+    found: list[tuple[datetime, str, float]] = []
+    for moment, stream, number, result in session.execute(
+        select(
+            Observation.phenomenon_time,
+            Observation.datastream_id,
+            Observation.result_number,
+            Observation.result_json,
+        )
+        .where(
+            Observation.datastream_id.in_(list(streams)),
+            Observation.phenomenon_time >= start,
+            Observation.phenomenon_time <= end,
+        )
+        .order_by(Observation.phenomenon_time, Observation.datastream_id)
+    ):
+        reading = number if number is not None else _number(result)
+        if stream is not None and reading is not None:
+            found.append((moment, streams[stream], reading))
+    return found
+
+
+def _replay(
+    session: Session,
+    rule: CompiledRule,
+    state: RuleState,
+    at: Moment,
+    thing: Thing,
+    value: float,
+) -> None:
+    """Judge a rule with a hold time again over the device's readings around a late one, as
+    ``_step`` would have in time order, from not raised a margin before the hold.
+
+    A firing whose span (from when the condition began to hold until it had held long
+    enough) the late reading's value takes part in is raised as of when the hold was met,
+    unless an alarm of the rule on the device already covers that span. If the readings
+    reach the newest judged, the state becomes what in-order judging would have made it: an
+    episode still under way stays raised, and a span being waited on starts where the
+    readings say. Otherwise the later readings decided the state, and the alarm clears again
+    when the rule clears by itself."""
+    assert isinstance(rule.when, Trigger)
+    assert state.last_time is not None
+    hold = rule.when.hold
+    inside = state.since is not None and state.since <= at.time
+    # Alone on its property, a reading that holds matters only before the span being waited
+    # on (it can start it earlier, or complete a span of its own); one that does not hold,
+    # only inside it (it breaks it).
+    if len(rule.properties) == 1 and _fires(rule, at) == inside:
+        return
+    end = min(at.time + hold + _REPLAY_MARGIN, state.last_time)
+    if state.since is not None and state.since <= end:
+        end = state.last_time
+    streams = {at.streams[p]: p for p in rule.properties if p in at.streams}
+    values: dict[str, float] = {}
+    raised, since = False, None
+    firing: tuple[datetime, datetime, float] | None = None  # span start, hold met, value
+    cleared: datetime | None = None
+    # The late reading's property, and when a newer reading of it took its value's place.
+    late: str | None = None
+    replaced: datetime | None = None
+    for moment, prop, number in _history(session, streams, at.time - hold - _REPLAY_MARGIN, end):
+        if late is None and moment == at.time and number == value:
+            late = prop
+        elif prop == late and replaced is None:
+            replaced = moment
+        values[prop] = number
+        now = Moment(
+            session=session, thing_id=thing.id, time=moment, values=values, streams=at.streams
+        )
+        holds, needed = _clears(rule, now) if raised else (_fires(rule, now), hold)
+        if not holds:
+            since = None
+            continue
+        since = since or moment
+        if moment - since < needed:
+            continue
+        if not raised and at.time <= moment and (replaced is None or since < replaced):
+            firing = (since, moment, number)
+        elif raised and firing is not None and cleared is None:
+            cleared = moment
+        since, raised = None, not raised
+    caught_up = end == state.last_time
+    if firing is None:
+        if caught_up and not raised and state.since is not None:
+            state.since = since
+        return
+    start, met, number = firing
+    under_way = caught_up and raised and cleared is None
+    if under_way:
+        state.raised, state.since = True, since
+    covering = select(Alarm.id).where(
+        Alarm.rule_id == rule.id, Alarm.thing_id == thing.id, Alarm.observed_at >= start
+    )
+    if cleared is not None:
+        covering = covering.where(or_(Alarm.open_key.is_not(None), Alarm.observed_at <= cleared))
+    if session.scalar(covering.limit(1)) is not None:
+        return
+    raise_alarm(session, Firing(rule, thing, number, met))
+    if not under_way and rule.entry.auto_clear:
         clear_by_rule(session, rule_id=rule.id, thing_id=thing.id)
 
 
