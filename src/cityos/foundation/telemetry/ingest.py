@@ -266,7 +266,7 @@ def _store(
         )
     if is_postgresql(session):
         ensure_partitions(session, {r.phenomenon_time for r, _ in batch})
-        inserted = _insert_pg(session, rows)
+        inserted = _insert_pg(session, rows, now)
     else:
         statement = sqlite.insert(Observation).on_conflict_do_nothing().returning(Observation.id)
         inserted = set(session.scalars(statement, rows).all())
@@ -281,45 +281,58 @@ def _store(
 
 # One statement whatever the batch's size: each column travels as one array parameter, so
 # neither the SQL text nor the number of parameters grows with the batch (a multi-row
-# VALUES of a few thousand rows costs more to build and parse than to insert).
-_COLUMNS: tuple[tuple[str, str, bool], ...] = (
-    ("id", "bigint", False),
-    ("phenomenon_time", "timestamptz", False),
-    ("datastream_id", "bigint", False),
-    ("multi_datastream_id", "bigint", False),
-    ("phenomenon_time_end", "timestamptz", False),
-    ("result_time", "timestamptz", False),
-    ("result_number", "float8", False),
-    ("result_json", "text", True),
-    ("result_quality", "text", True),
-    ("valid_time_start", "timestamptz", False),
-    ("valid_time_end", "timestamptz", False),
-    ("parameters", "text", True),
-    ("feature_of_interest_id", "bigint", False),
-    ("received_at", "timestamptz", False),
-)
-_NAMES = ", ".join(name for name, _, _ in _COLUMNS)
-_SELECTS = ", ".join(f"u.{name}::json" if js else f"u.{name}" for name, _, js in _COLUMNS)
-_ARRAYS = ", ".join(f"CAST(:{name} AS {kind}[])" for name, kind, _ in _COLUMNS)
-_INSERT_PG = text(
-    f"INSERT INTO iot_observation ({_NAMES}) SELECT {_SELECTS} "  # noqa: S608 - our own names
-    f"FROM unnest({_ARRAYS}) AS u({_NAMES}) "
-    # No conflict target: the stream's partial unique index (datastream or multi) decides.
-    "ON CONFLICT DO NOTHING RETURNING id"
-)
+# VALUES of a few thousand rows costs more to build and parse than to insert). Only the
+# columns a batch fills travel: turning a list into an array parameter is done value by
+# value in Python, and most batches leave most of the optional columns empty.
+_COLUMNS: dict[str, tuple[str, bool]] = {
+    "id": ("bigint", False),
+    "phenomenon_time": ("timestamptz", False),
+    "datastream_id": ("bigint", False),
+    "multi_datastream_id": ("bigint", False),
+    "phenomenon_time_end": ("timestamptz", False),
+    "result_time": ("timestamptz", False),
+    "result_number": ("float8", False),
+    "result_json": ("text", True),
+    "result_quality": ("text", True),
+    "valid_time_start": ("timestamptz", False),
+    "valid_time_end": ("timestamptz", False),
+    "parameters": ("text", True),
+    "feature_of_interest_id": ("bigint", False),
+}
+_INSERTS: dict[tuple[str, ...], TextClause] = {}
 
 
-def _insert_pg(session: Session, rows: list[dict[str, Any]]) -> set[int]:
-    arrays: dict[str, list[Any]] = {}
-    for name, _, js in _COLUMNS:
+def _insert_statement(columns: tuple[str, ...]) -> TextClause:
+    """The INSERT for a batch filling ``columns`` (made once per set of columns)."""
+    statement = _INSERTS.get(columns)
+    if statement is None:
+        names = ", ".join(columns)
+        selects = ", ".join(f"u.{c}::json" if _COLUMNS[c][1] else f"u.{c}" for c in columns)
+        arrays = ", ".join(f"CAST(:{c} AS {_COLUMNS[c][0]}[])" for c in columns)
+        statement = _INSERTS[columns] = text(
+            f"INSERT INTO iot_observation ({names}, received_at) "  # noqa: S608 - our names
+            f"SELECT {selects}, CAST(:received_at AS timestamptz) "
+            f"FROM unnest({arrays}) AS u({names}) "
+            # No conflict target: the stream's partial unique index (datastream or multi).
+            "ON CONFLICT DO NOTHING RETURNING id"
+        )
+    return statement
+
+
+def _insert_pg(session: Session, rows: list[dict[str, Any]], now: datetime) -> set[int]:
+    arrays: dict[str, Any] = {}
+    for name, (_, js) in _COLUMNS.items():
+        values = [row[name] for row in rows]
+        if all(value is None for value in values):
+            continue
         if js:
-            arrays[name] = [
-                None if row[name] is None else json.dumps(row[name], ensure_ascii=False)
-                for row in rows
+            values = [
+                None if value is None else json.dumps(value, ensure_ascii=False) for value in values
             ]
-        else:
-            arrays[name] = [row[name] for row in rows]
-    return set(session.scalars(_INSERT_PG, arrays).all())
+        arrays[name] = values
+    statement = _insert_statement(tuple(arrays))
+    arrays["received_at"] = now
+    return set(session.scalars(statement, arrays).all())
 
 
 def _keep_latest(session: Session, stored: Sequence[Stored], now: datetime) -> None:
