@@ -51,6 +51,7 @@ from cityos.foundation.telemetry.models import (
     Observation,
     ObservedProperty,
     Rollup,
+    RollupDelta,
     Sensor,
     Thing,
 )
@@ -403,6 +404,7 @@ def clear_observations(url: str) -> None:
     with engine.begin() as connection:
         connection.execute(delete(Observation))
         connection.execute(delete(Rollup))
+        connection.execute(delete(RollupDelta))
     engine.dispose()
 
 

@@ -31,6 +31,7 @@ from cityos.foundation.telemetry.models import (
     Observation,
     ObservedProperty,
     Rollup,
+    RollupDelta,
     Sensor,
     Thing,
     ThingLocation,
@@ -119,6 +120,7 @@ def _remove(engine: Engine, gauges: list[Gauge]) -> None:
     with engine.begin() as connection:
         connection.execute(delete(Observation).where(Observation.datastream_id.in_(streams)))
         connection.execute(delete(Rollup).where(Rollup.datastream_id.in_(streams)))
+        connection.execute(delete(RollupDelta).where(RollupDelta.datastream_id.in_(streams)))
         connection.execute(delete(Datastream).where(Datastream.id.in_(streams)))
         connection.execute(
             delete(Sensor).where(Sensor.id.in_([g.datastream.sensor_id for g in gauges]))
