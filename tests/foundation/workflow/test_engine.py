@@ -25,6 +25,7 @@ from cityos.foundation.workflow import (
     register_definition,
     start,
 )
+from cityos.foundation.workflow import service as workflow_service
 from cityos.foundation.workflow.jobs import run_timer
 from cityos.foundation.workflow.service import state_deadlines
 from cityos.kernel.errors import Conflict, PermissionDenied, ValidationFailed
@@ -170,6 +171,18 @@ def test_an_action_not_allowed_now_lists_what_is(people: tuple[Session, People])
         act(session, instance_id=case.id, action="sign", actor=p.handler)
     assert refused.value.code == "action_not_allowed"
     assert refused.value.extra["allowed_actions"] == ["register", "reject", "merge"]
+
+
+def test_a_process_that_never_parsed_the_definition_reads_it_again(
+    people: tuple[Session, People], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    session, p = people
+    case = _case(session, p)
+    # As after a restart: the instance names its definition's hash, this process has none.
+    monkeypatch.setattr(workflow_service, "_PARSED", {})
+    act(session, instance_id=case.id, action="register", actor=p.dispatcher)
+    assert case.state == "registered"
+    assert case.definition_hash in workflow_service._PARSED
 
 
 def test_only_the_dispatched_unit_in_its_area_may_sign(people: tuple[Session, People]) -> None:

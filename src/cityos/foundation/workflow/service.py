@@ -149,7 +149,7 @@ def definition_for(session: Session, instance: WorkflowInstance) -> WorkflowDef:
         parsed = _PARSED.get(instance.definition_hash)
         if parsed is not None:
             return parsed
-    return definition_for(session, instance)
+    return definition_of(session, instance.workflow_id, instance.version)
 
 
 def _loaded(session: Session, workflow_id: str, version: int | None) -> tuple[str, WorkflowDef]:
