@@ -1,12 +1,17 @@
 """The Intelligent Operations Center (IOC, 智能运营中心): the district's command screen.
-For now its live event stream; plans, linkage and the screen's data follow (issue 7)."""
+Its live event stream and its KPI tiles; plans and linkage follow (issue 7)."""
 
 from __future__ import annotations
 
 from cityos.kernel.registry import Module
-from cityos.platforms.ioc.live import PERMISSIONS
-from cityos.platforms.ioc.live import router as live_router
+from cityos.platforms.ioc import kpis_api, live
+from cityos.platforms.ioc.kpis import MESSAGES as KPI_MESSAGES
 
-module = Module(name="ioc", routers=(live_router,), permissions=PERMISSIONS)
+module = Module(
+    name="ioc",
+    routers=(live.router, kpis_api.router),
+    permissions={**live.PERMISSIONS, **kpis_api.PERMISSIONS},
+    messages=KPI_MESSAGES,
+)
 
 __all__ = ["module"]
