@@ -9,7 +9,6 @@ through ``act`` here, which keeps the two in step in the same transaction.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -39,6 +38,7 @@ from cityos.foundation.workflow import start as workflow_start
 from cityos.kernel.bus import emit
 from cityos.kernel.clock import utcnow
 from cityos.kernel.errors import Conflict, NotFound, ValidationFailed
+from cityos.kernel.files import checked_attachments
 
 WORKFLOW = "case"
 # Satisfaction at or below this (1 非常不满意, 2 不满意) reopens a case once.
@@ -69,49 +69,6 @@ class Intake:
     source_ref: str | None = None
     synthetic: bool = False
     attachments: tuple[dict[str, Any], ...] = ()
-
-
-PHOTO_KINDS = frozenset({"photo", "photo_before", "photo_after"})
-
-
-def checked_attachments(
-    session: Session, attachments: Sequence[Mapping[str, Any]], *, field: str = "attachments"
-) -> list[dict[str, Any]]:
-    """Attachments as stored: each names its kind and a file already uploaded to the file
-    store (``POST /api/v1/files``) by its SHA-256; a photo must be an image."""
-    from cityos.kernel.files.models import StoredFile
-
-    kept: list[dict[str, Any]] = []
-    errors: list[dict[str, str]] = []
-    for index, item in enumerate(attachments):
-        where = f"{field}[{index}]"
-        kind, sha256 = item.get("kind"), item.get("sha256")
-        row = session.get(StoredFile, str(sha256).lower()) if isinstance(sha256, str) else None
-        if not isinstance(kind, str) or not kind:
-            errors.append({"field": f"{where}.kind", "message": "required", "type": "missing"})
-        elif row is None:
-            errors.append(
-                {"field": f"{where}.sha256", "message": "no such uploaded file", "type": "file"}
-            )
-        elif kind in PHOTO_KINDS and not row.content_type.startswith("image/"):
-            errors.append({"field": f"{where}.sha256", "message": "not an image", "type": "image"})
-        else:
-            kept.append(
-                {
-                    "kind": kind,
-                    "sha256": row.sha256,
-                    "content_type": row.content_type,
-                    "size": row.size,
-                    "filename": row.filename,
-                }
-            )
-    if errors:
-        raise ValidationFailed(
-            "an attachment is not a stored file of the right type",
-            code="attachment_invalid",
-            errors=errors,
-        )
-    return kept
 
 
 def next_number(session: Session, *, at: datetime | None = None) -> str:

@@ -20,7 +20,15 @@ from cityos.kernel.files.api import (
     upload_router,
 )
 from cityos.kernel.files.models import StoredFile
-from cityos.kernel.files.service import clean_filename, exists, get, open, put
+from cityos.kernel.files.service import (
+    PHOTO_KINDS,
+    checked_attachments,
+    clean_filename,
+    exists,
+    get,
+    open,
+    put,
+)
 from cityos.kernel.files.sniff import DEFAULT_ALLOWED_TYPES, IMAGE_TYPES, Sniffed, sniff
 from cityos.kernel.files.storage import (
     BlobNotFound,
@@ -44,6 +52,7 @@ __all__ = [
     "DEFAULT_ALLOWED_TYPES",
     "IMAGE_TYPES",
     "PERMISSIONS",
+    "PHOTO_KINDS",
     "BlobNotFound",
     "FileOut",
     "LocalStorage",
@@ -52,6 +61,7 @@ __all__ = [
     "Storage",
     "StorageConfigError",
     "StoredFile",
+    "checked_attachments",
     "clean_filename",
     "content_disposition",
     "download_router",

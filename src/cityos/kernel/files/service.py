@@ -12,7 +12,7 @@ import hashlib
 import logging
 import tempfile
 import unicodedata
-from collections.abc import Set
+from collections.abc import Mapping, Sequence, Set
 from pathlib import PurePosixPath
 from typing import IO, Any, BinaryIO
 
@@ -165,3 +165,44 @@ def _valid(sha256: str) -> bool:
     except ValueError:
         return False
     return True
+
+
+PHOTO_KINDS = frozenset({"photo", "photo_before", "photo_after"})
+
+
+def checked_attachments(
+    session: Session, attachments: Sequence[Mapping[str, Any]], *, field: str = "attachments"
+) -> list[dict[str, Any]]:
+    """Attachments as stored: each names its kind and a file already uploaded to the file
+    store (``POST /api/v1/files``) by its SHA-256; a photo must be an image."""
+    kept: list[dict[str, Any]] = []
+    errors: list[dict[str, str]] = []
+    for index, item in enumerate(attachments):
+        where = f"{field}[{index}]"
+        kind, sha256 = item.get("kind"), item.get("sha256")
+        row = session.get(StoredFile, str(sha256).lower()) if isinstance(sha256, str) else None
+        if not isinstance(kind, str) or not kind:
+            errors.append({"field": f"{where}.kind", "message": "required", "type": "missing"})
+        elif row is None:
+            errors.append(
+                {"field": f"{where}.sha256", "message": "no such uploaded file", "type": "file"}
+            )
+        elif kind in PHOTO_KINDS and not row.content_type.startswith("image/"):
+            errors.append({"field": f"{where}.sha256", "message": "not an image", "type": "image"})
+        else:
+            kept.append(
+                {
+                    "kind": kind,
+                    "sha256": row.sha256,
+                    "content_type": row.content_type,
+                    "size": row.size,
+                    "filename": row.filename,
+                }
+            )
+    if errors:
+        raise ValidationFailed(
+            "an attachment is not a stored file of the right type",
+            code="attachment_invalid",
+            errors=errors,
+        )
+    return kept
