@@ -15,4 +15,5 @@ INSTALLED: tuple[str, ...] = (
     "cityos.foundation.telemetry",
     "cityos.domains.cases",
     "cityos.platforms.ioc",
+    "cityos.platforms.ioc.plans",
 )
