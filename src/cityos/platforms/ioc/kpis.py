@@ -9,6 +9,8 @@ counted in the database at the moment asked.
   left out and a rate with nothing to measure is null.
 - devices: registered devices (Things with a code) by the status their data gives them.
 - alarms: those not cleared, by severity, acknowledged or not.
+- plans: contingency-plan runs concerning the region (its own, or a wider one covering it)
+  that are active, proposed and awaiting confirmation, or active drills.
 
 A district-wide region counts everything the platform holds (cases placed outside the
 district, kept for referral, too); a subdistrict, community or grid counts what lies in it.
@@ -22,7 +24,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, func, select
+from sqlalchemy import ColumnElement, func, literal, or_, select
 from sqlalchemy.orm import Session
 
 from cityos.domains.cases.evaluation import By, Evaluation, Period, evaluate
@@ -37,6 +39,9 @@ from cityos.foundation.telemetry.models import Thing
 from cityos.foundation.workflow import definition_of
 from cityos.kernel.clock import SHANGHAI, as_utc
 from cityos.kernel.errors import NotFound, PermissionDenied
+from cityos.platforms.ioc.plans.definition import rank
+from cityos.platforms.ioc.plans.models import OPEN_STATUSES as OPEN_RUNS
+from cityos.platforms.ioc.plans.models import PlanRun, RunStatus
 
 PERMISSION = "ioc.read"
 WINDOW_DAYS = 30
@@ -83,6 +88,15 @@ class AlarmKpis:
 
 
 @dataclass(frozen=True)
+class PlanKpis:
+    running: int
+    proposed: int
+    drills: int
+    # The highest level among the running runs (IV lowest … I highest), if any runs.
+    highest_level: str | None
+
+
+@dataclass(frozen=True)
 class Kpis:
     """The tiles of one region at ``as_of`` (UTC)."""
 
@@ -91,6 +105,7 @@ class Kpis:
     cases: CaseKpis
     devices: DeviceKpis
     alarms: AlarmKpis
+    plans: PlanKpis
 
 
 class RegionOutOfReach(PermissionDenied):
@@ -252,6 +267,30 @@ def alarm_kpis(session: Session, *, region: Region) -> AlarmKpis:
     )
 
 
+def plan_kpis(session: Session, *, region: Region) -> PlanKpis:
+    """Open plan runs concerning ``region``: within it, or of a wider region covering it."""
+    concerning = or_(
+        PlanRun.region_code.startswith(region.code, autoescape=True),
+        literal(region.code).startswith(PlanRun.region_code),
+    )
+    running = proposed = drills = 0
+    levels: list[str] = []
+    for status, drill, level, count in session.execute(
+        select(PlanRun.status, PlanRun.drill, PlanRun.level, func.count())
+        .where(PlanRun.status.in_(OPEN_RUNS), concerning)
+        .group_by(PlanRun.status, PlanRun.drill, PlanRun.level)
+    ):
+        if drill:
+            drills += int(count) if status == RunStatus.ACTIVE.value else 0
+        elif status == RunStatus.ACTIVE.value:
+            running += int(count)
+            levels.append(level)
+        else:
+            proposed += int(count)
+    highest = max(levels, key=rank) if levels else None
+    return PlanKpis(running=running, proposed=proposed, drills=drills, highest_level=highest)
+
+
 def kpis(session: Session, *, actor: Actor, region: str | None, now: datetime) -> Kpis:
     """Every tile of ``region`` (the default: see ``resolve_region``) as of ``now``."""
     place = resolve_region(session, actor=actor, code=region)
@@ -261,6 +300,7 @@ def kpis(session: Session, *, actor: Actor, region: str | None, now: datetime) -
         cases=case_kpis(session, region=place, now=now),
         devices=device_kpis(session, region=place),
         alarms=alarm_kpis(session, region=place),
+        plans=plan_kpis(session, region=place),
     )
 
 
@@ -271,10 +311,12 @@ __all__ = [
     "CaseKpis",
     "DeviceKpis",
     "Kpis",
+    "PlanKpis",
     "RegionOutOfReach",
     "alarm_kpis",
     "case_kpis",
     "device_kpis",
     "kpis",
+    "plan_kpis",
     "resolve_region",
 ]

@@ -66,12 +66,20 @@ class AlarmKpisOut(_Out):
     unacknowledged: int
 
 
+class PlanKpisOut(_Out):
+    running: int = Field(description="active contingency-plan runs (drills apart)")
+    proposed: int = Field(description="runs a trigger proposed, awaiting the duty officer")
+    drills: int = Field(description="active drills")
+    highest_level: str | None = Field(description="the highest level running (IV … I)")
+
+
 class KpisOut(_Out):
     as_of: datetime = Field(description="when the figures were counted (UTC)")
     region: RegionOut
     cases: CaseKpisOut
     devices: DeviceKpisOut
     alarms: AlarmKpisOut
+    plans: PlanKpisOut
 
 
 @router.get("/kpis", response_model=KpisOut)
@@ -88,6 +96,6 @@ def read_kpis(
     ] = None,
 ) -> KpisOut:
     """The KPI tiles of a region within your reach, as counted now: cases, devices,
-    alarms. 403 ``region_out_of_reach`` outside it, 404 ``region_not_found``."""
+    alarms, contingency plans. 403 ``region_out_of_reach`` outside it, 404 ``region_not_found``."""
     found = service.kpis(session, actor=actor, region=region, now=utcnow())
     return KpisOut.model_validate(found)

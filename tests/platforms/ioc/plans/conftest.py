@@ -94,7 +94,9 @@ def command(runtime: Runtime, client: TestClient, registry: Registry) -> Command
         users = {
             "duty": create_user(session, "pl-duty", Assign("duty-officer", Scope.DISTRICT, plans)),
             "leader": create_user(
-                session, "pl-leader", Assign("district-leader", Scope.DISTRICT, ["plans.read"])
+                session,
+                "pl-leader",
+                Assign("district-leader", Scope.DISTRICT, ["plans.read", "ioc.read"]),
             ),
             "water": create_user(
                 session,

@@ -267,3 +267,26 @@ def test_reach_and_permissions(client: TestClient, command: Command) -> None:
     assert [(p["code"], p["levels"], p["synthetic"]) for p in plans] == [
         ("rainstorm", ["IV", "III", "II", "I"], True)
     ]
+
+
+def test_the_big_screen_counts_running_proposed_and_drill_runs(
+    client: TestClient, command: Command
+) -> None:
+    def plans() -> Any:
+        tiles = client.get("/api/v1/ioc/kpis", headers=command.headers("leader"))
+        assert tiles.status_code == 200, tiles.text
+        return tiles.json()["plans"]
+
+    assert plans() == {"running": 0, "proposed": 0, "drills": 0, "highest_level": None}
+    run = _launch(client, command, level="III")
+    _launch(client, command, drill=True)
+    assert plans() == {"running": 1, "proposed": 0, "drills": 1, "highest_level": "III"}
+    client.post(
+        f"{RUNS}/{run['id']}/close", json={"summary": "结束"}, headers=command.headers("duty")
+    )
+    client.post(
+        WARNINGS,
+        json={"type": "暴雨黄色预警", "source": "深圳市气象台"},
+        headers=command.headers("duty"),
+    )
+    assert plans() == {"running": 0, "proposed": 1, "drills": 1, "highest_level": None}
