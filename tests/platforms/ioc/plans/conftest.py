@@ -22,6 +22,7 @@ from cityos.kernel.registry import Registry
 from cityos.kernel.runtime import Runtime
 from cityos.platforms.ioc.plans.definition import PlansFile
 from cityos.platforms.ioc.plans.profile import plans_section
+from cityos.platforms.ioc.plans.resources import ResourcesFile, resources_section
 from tests.factories.identity import Assign, create_user
 
 ROOT = Path(__file__).parents[4]
@@ -59,6 +60,15 @@ def load_plans(session: Session, runtime: Runtime, text: str | None = None) -> N
         name="test", root=LUOHU, settings=runtime.settings, files=["packs/flood/plans.yaml"]
     )
     plans_section.load(session, context, [document])
+
+
+def load_resources(session: Session, runtime: Runtime, text: str) -> None:
+    """A ``resources.geojson`` text through the profile section's loader."""
+    document = ResourcesFile.model_validate_json(text)
+    context = ProfileContext(
+        name="test", root=LUOHU, settings=runtime.settings, files=["packs/flood/resources.geojson"]
+    )
+    resources_section.load(session, context, [document])
 
 
 def messages_to(session: Session, user: User, template: str) -> list[Message]:

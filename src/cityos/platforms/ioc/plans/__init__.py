@@ -14,6 +14,7 @@ from cityos.foundation.notify import Template, register_template
 from cityos.kernel.registry import Module
 from cityos.platforms.ioc.plans import api, service, triggers
 from cityos.platforms.ioc.plans.profile import plans_section
+from cityos.platforms.ioc.plans.resources import resources_section
 
 LEVEL_REACHED = Template(
     code="plan-level-reached",
@@ -31,7 +32,7 @@ module = Module(
     models=("cityos.platforms.ioc.plans.models",),
     migrations=Path(__file__).parent / "migrations",
     routers=(api.router,),
-    profile_sections=(plans_section,),
+    profile_sections=(plans_section, resources_section),
     event_handlers=(("alarm.raised", triggers.on_alarm_raised),),
     permissions=api.PERMISSIONS,
     messages=api.MESSAGES,

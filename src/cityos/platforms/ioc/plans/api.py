@@ -21,7 +21,7 @@ from cityos.foundation.identity.authz import Actor, reach_clause, require
 from cityos.kernel.clock import utcnow
 from cityos.kernel.http import DbSession
 from cityos.kernel.pagination import PageOut, PageQuery, paginate
-from cityos.platforms.ioc.plans import service, triggers
+from cityos.platforms.ioc.plans import resources, service, triggers
 from cityos.platforms.ioc.plans.definition import Level, PlanDef
 from cityos.platforms.ioc.plans.models import ExternalWarning, Plan, PlanEvent, PlanRun, PlanTask
 
@@ -57,6 +57,7 @@ MESSAGES: dict[str, dict[str, str]] = {
     "plan_task_not_found": {"zh-CN": "联动任务不存在", "en": "No such linked task"},
     "plan_task_invalid": {"zh-CN": "联动任务填写有误", "en": "The linked task is invalid"},
     "department_unknown": {"zh-CN": "部门不存在", "en": "No such department"},
+    "resource_not_found": {"zh-CN": "应急资源不存在", "en": "No such resource"},
 }
 
 
@@ -123,6 +124,11 @@ class RunOut(BaseModel):
 class RunDetailOut(RunOut):
     tasks: list[TaskOut]
     timeline: list[EventOut]
+    resources: list[dict[str, Any]] = Field(description="GeoJSON Features sent to the run")
+
+
+class StatusIn(BaseModel):
+    status: str = Field(pattern=r"^(available|unavailable)$")
 
 
 class LaunchIn(BaseModel):
@@ -270,6 +276,7 @@ def _detail(session: Session, run: PlanRun) -> RunDetailOut:
         **_run_out(run, counts),
         tasks=[_task_out(t, now) for t in service.tasks_of(session, run.id)],
         timeline=[_event_out(e) for e in service.timeline_of(session, run.id)],
+        resources=[resources.feature(r) for r in resources.of_run(session, run.id)],
     )
 
 
@@ -474,6 +481,53 @@ def post_warning(
         text=body.text,
     )
     return WarningOut.model_validate(warning, from_attributes=True)
+
+
+@router.get("/resources")
+def list_resources(
+    session: DbSession,
+    actor: Annotated[Actor, Depends(require("plans.read"))],
+    type: Annotated[str | None, Query(max_length=64)] = None,
+    kind: Annotated[str | None, Query(pattern=r"^(team|vehicle|material|shelter)$")] = None,
+    status_filter: Annotated[
+        str | None, Query(alias="status", pattern=r"^(available|dispatched|unavailable)$")
+    ] = None,
+) -> dict[str, Any]:
+    """Teams, vehicles, materials and shelters as a GeoJSON FeatureCollection, for the map."""
+    found = resources.listed(session, type=type, kind=kind, status=status_filter)
+    return {"type": "FeatureCollection", "features": [resources.feature(r) for r in found]}
+
+
+@router.get("/resources/nearest")
+def nearest_resources(
+    session: DbSession,
+    actor: Annotated[Actor, Depends(require("plans.read"))],
+    type: Annotated[str, Query(min_length=1, max_length=64)],
+    lon: Annotated[float, Query(ge=73, le=136)],
+    lat: Annotated[float, Query(ge=3, le=54)],
+    count: Annotated[int, Query(ge=1, le=50)] = 5,
+    available: bool = True,
+) -> dict[str, Any]:
+    """The nearest resources of ``type`` to a point by travel distance, nearest first; each
+    says how it was measured: ``road`` along the profile's roads, ``straight_line`` where
+    there is no road graph (or no road between)."""
+    found = resources.nearest(
+        session, type=type, origin=(lon, lat), count=count, available_only=available
+    )
+    return {"type": "FeatureCollection", "features": [resources.feature(r, t) for r, t in found]}
+
+
+@router.post("/resources/{code}/status")
+def set_resource_status(
+    code: str,
+    body: StatusIn,
+    session: DbSession,
+    actor: Annotated[Actor, Depends(require("plans.run"))],
+) -> dict[str, Any]:
+    """Mark a resource available or unavailable (dispatching is done by runs)."""
+    return resources.feature(
+        resources.set_status(session, code=code, status=body.status, actor=actor)
+    )
 
 
 @router.get("/{code}", response_model=PlanOut)

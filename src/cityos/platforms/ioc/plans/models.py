@@ -8,7 +8,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, Index, Integer, String, Text, text
+from sqlalchemy import JSON, BigInteger, Float, Index, Integer, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from cityos.kernel.clock import utcnow
@@ -153,3 +153,36 @@ class ExternalWarning(Base):
     text: Mapped[str | None] = mapped_column(Text)
     # The runs it proposed or started, for the warning list.
     runs: Mapped[list[str]] = mapped_column(JSON, default=list)
+
+
+class ResourceStatus(StrEnum):
+    AVAILABLE = "available"
+    DISPATCHED = "dispatched"
+    UNAVAILABLE = "unavailable"
+
+
+class Resource(Base):
+    """A team, vehicle, stock of material or shelter a plan can send or open, where it is,
+    and whether it is free (``run_id``: the run it was sent to)."""
+
+    __tablename__ = "ioc_resource"
+    __table_args__ = (Index("ix_ioc_resource_type_status", "type", "status"),)
+
+    code: Mapped[str] = mapped_column(String(64), primary_key=True)
+    type: Mapped[str] = mapped_column(String(64))
+    kind: Mapped[str] = mapped_column(String(16))  # team, vehicle, material, shelter
+    name_zh: Mapped[str] = mapped_column(String(200))
+    name_en: Mapped[str] = mapped_column(String(300))
+    department_code: Mapped[str | None] = mapped_column(String(64))
+    lon: Mapped[float] = mapped_column(Float)
+    lat: Mapped[float] = mapped_column(Float)
+    region_code: Mapped[str | None] = mapped_column(String(15), index=True)
+    capacity: Mapped[int | None] = mapped_column()  # people, for a shelter or a team
+    quantity: Mapped[float | None] = mapped_column(Float)  # for material
+    unit: Mapped[str | None] = mapped_column(String(32))
+    status: Mapped[str] = mapped_column(String(16), default=ResourceStatus.AVAILABLE.value)
+    run_id: Mapped[uuid.UUID | None] = mapped_column(index=True)
+    pack: Mapped[str] = mapped_column(String(64))
+    synthetic: Mapped[bool] = mapped_column(default=False)
+    active: Mapped[bool] = mapped_column(default=True)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)

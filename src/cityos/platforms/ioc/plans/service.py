@@ -5,7 +5,8 @@ A run is *proposed* when a trigger fires (a duty officer confirms or dismisses i
 *active* at once when started by hand or by an ``auto_start`` trigger. Reaching a level
 creates the linked tasks of that level and of every lower one not created yet (a Level I
 response includes the Level IV–II measures), each a ``plan-task`` workflow instance in the
-unit's unified inbox, and tells the roles the level names. One run of a plan (and one
+unit's unified inbox, tells the roles the level names, and sends the nearest available
+resources the level asks for (freed again when the run ends). One run of a plan (and one
 drill) is open at a time, enforced by the database. Every change is on the run's timeline,
 audited, and published as a ``plan.*`` event for the IOC screen.
 """
@@ -39,6 +40,7 @@ from cityos.kernel.bus import emit
 from cityos.kernel.clock import utcnow
 from cityos.kernel.errors import Conflict, NotFound, ValidationFailed
 from cityos.kernel.files import checked_attachments
+from cityos.platforms.ioc.plans import resources
 from cityos.platforms.ioc.plans.definition import Level, PlanDef, TaskDef, rank, seconds
 from cityos.platforms.ioc.plans.models import (
     OPEN_STATUSES,
@@ -234,6 +236,7 @@ def dismiss(session: Session, *, run_id: uuid.UUID, actor: Actor, reason: str) -
     run.summary = reason.strip()
     session.flush()
     _timeline(session, run, "dismissed", actor, data={"reason": reason.strip()})
+    resources.release(session, run, actor)
     _publish(session, run, "plan.dismissed")
     _audit(session, run, "plan.dismiss", actor, {})
     return run
@@ -313,6 +316,7 @@ def close(session: Session, *, run_id: uuid.UUID, actor: Actor, summary: str) ->
     run.summary = summary.strip()
     session.flush()
     _timeline(session, run, "closed", actor, data={"summary": run.summary})
+    resources.release(session, run, actor)
     _publish(session, run, "plan.closed")
     _audit(session, run, "plan.close", actor, {})
     return run
@@ -354,6 +358,7 @@ def _reach(
         _timeline(
             session, run, "notified", actor, data={"roles": wanted.roles, "people": len(people)}
         )
+    resources.dispatch_for(session, run, document, level, actor)
 
 
 def _send(
