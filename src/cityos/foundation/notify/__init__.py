@@ -6,8 +6,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from cityos.foundation.notify import areas_api
 from cityos.foundation.notify.api import PERMISSIONS
 from cityos.foundation.notify.api import router as api_router
+from cityos.foundation.notify.areas import send_notice
 from cityos.foundation.notify.models import Channel, Delivery, DeliveryStatus, Message
 from cityos.foundation.notify.service import (
     SMS_ATTEMPTS,
@@ -34,15 +36,18 @@ module = Module(
     name="notify",
     models=("cityos.foundation.notify.models",),
     migrations=Path(__file__).parent / "migrations",
-    routers=(api_router,),
+    routers=(api_router, areas_api.router),
     jobs={SMS_JOB: send_sms_job},
     event_handlers=(
         ("workflow.warning", on_deadline),
         ("workflow.overdue", on_deadline),
         ("workflow.escalated", on_escalated),
     ),
-    permissions=PERMISSIONS,
-    messages={"message_not_found": {"zh-CN": "消息不存在", "en": "No such message"}},
+    permissions={**PERMISSIONS, **areas_api.PERMISSIONS},
+    messages={
+        "message_not_found": {"zh-CN": "消息不存在", "en": "No such message"},
+        **areas_api.MESSAGES,
+    },
 )
 
 __all__ = [
@@ -61,6 +66,7 @@ __all__ = [
     "notify",
     "register_template",
     "render",
+    "send_notice",
     "send_sms_job",
     "sms_text",
     "template_for",

@@ -1,4 +1,5 @@
-"""Messages to people (站内信) and how each went out on each channel."""
+"""Messages to people (站内信), how each went out on each channel, the places people
+follow for area notices, and the area notices sent."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy import Float, ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from cityos.kernel.clock import utcnow
@@ -68,3 +69,41 @@ class Delivery(IdMixin, TimestampMixin, Base):
     attempts: Mapped[int] = mapped_column(default=0)
     last_error: Mapped[str | None] = mapped_column(Text)
     sent_at: Mapped[datetime | None] = mapped_column()
+
+
+class AreaSubscription(IdMixin, Base):
+    """A place a person wants area notices for: their registered home (``home``) or an
+    area they follow (``follow``), as a point placed on the region tree. A point of where
+    someone lives is personal data: it is read only to match notices, never shown to staff."""
+
+    __tablename__ = "notify_area_subscription"
+    __table_args__ = (Index("ix_notify_area_subscription_region", "region_code"),)
+
+    user_id: Mapped[uuid.UUID] = mapped_column(index=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    label: Mapped[str] = mapped_column(String(50))
+    lon: Mapped[float] = mapped_column(Float)
+    lat: Mapped[float] = mapped_column(Float)
+    region_code: Mapped[str | None] = mapped_column(String(15))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class AreaNotice(IdMixin, Base):
+    """A notice sent to everyone whose subscribed place lies in an area, with its counts."""
+
+    __tablename__ = "notify_area_notice"
+    __table_args__ = (Index("ix_notify_area_notice_created", "created_at", "id"),)
+
+    title_zh: Mapped[str] = mapped_column(String(100))
+    title_en: Mapped[str] = mapped_column(String(200))
+    body_zh: Mapped[str] = mapped_column(Text)
+    body_en: Mapped[str] = mapped_column(Text)
+    area: Mapped[dict[str, Any]] = mapped_column()
+    region_code: Mapped[str | None] = mapped_column(String(15))
+    sms: Mapped[bool] = mapped_column(default=False)
+    sender: Mapped[str] = mapped_column(String(200))
+    subject_type: Mapped[str | None] = mapped_column(String(64))
+    subject_id: Mapped[str | None] = mapped_column(String(64))
+    recipients: Mapped[int] = mapped_column(default=0)
+    sms_pending: Mapped[int] = mapped_column(default=0)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)

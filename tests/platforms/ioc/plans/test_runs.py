@@ -7,7 +7,10 @@ from typing import Any
 
 from fastapi.testclient import TestClient
 
+from cityos.foundation.identity.models import Scope, UserKind
+from cityos.foundation.identity.tokens import issue_token
 from tests.domains.cases.conftest import png, store
+from tests.factories.identity import Assign, create_user
 from tests.platforms.ioc.plans.conftest import Command, messages_to
 
 RUNS = "/api/v1/plans/runs"
@@ -290,3 +293,37 @@ def test_the_big_screen_counts_running_proposed_and_drill_runs(
         headers=command.headers("duty"),
     )
     assert plans() == {"running": 0, "proposed": 1, "drills": 1, "highest_level": None}
+
+
+def test_level_iii_tells_the_residents_of_the_area_and_a_drill_tells_none(
+    client: TestClient, command: Command
+) -> None:
+    with command.runtime.unit_of_work() as session:
+        resident = create_user(
+            session,
+            "pl-resident",
+            Assign("citizen", Scope.OWN, ["notify.read"]),
+            kind=UserKind.CITIZEN,
+        )
+        token = issue_token(session, settings=command.runtime.settings, user=resident)
+    home = {"kind": "home", "label": "家", "lon": 114.104, "lat": 22.536}
+    placed = client.post(
+        "/api/v1/notify/places", json=home, headers={"Authorization": f"Bearer {token}"}
+    )
+    assert placed.status_code == 201, placed.text
+    area = {
+        "type": "Polygon",
+        "coordinates": [
+            [[114.10, 22.53], [114.11, 22.53], [114.11, 22.54], [114.10, 22.54], [114.10, 22.53]]
+        ],
+    }
+    drill = _launch(client, command, level="III", drill=True, area=area)
+    assert [e["kind"] for e in drill["timeline"]].count("residents_not_told") == 1
+    run = _launch(client, command, level="III", area=area)
+    (told,) = [e for e in run["timeline"] if e["kind"] == "residents_notified"]
+    assert told["data"]["recipients"] == 1
+    messages = client.get(
+        "/api/v1/notify/messages", headers={"Authorization": f"Bearer {token}"}
+    ).json()["items"]
+    assert [m["title"] for m in messages] == ["罗湖区暴雨内涝应急预案（演示）"]
+    assert messages[0]["body"].startswith("区三防指挥部已启动暴雨Ⅲ级应急响应")

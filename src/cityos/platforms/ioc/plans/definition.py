@@ -89,12 +89,24 @@ class TaskDef(BaseModel):
 
 class NotifyDef(BaseModel):
     """Whom a level tells when it is reached: holders of ``roles`` reaching the plan's
-    region, by ``template``."""
+    region (by ``template``), or the residents with a registered place in the run's
+    affected area (its region when no area is drawn) with ``message``, by SMS too."""
 
     model_config = ConfigDict(extra="forbid")
 
-    roles: list[str] = Field(min_length=1)
+    roles: list[str] = Field(default_factory=list)
     template: str = "plan-level-reached"
+    residents: bool = False
+    message: LocalizedText | None = None
+    sms: bool = True
+
+    @model_validator(mode="after")
+    def _whom(self) -> NotifyDef:
+        if bool(self.roles) == self.residents:
+            raise ValueError("a notice goes either to roles or to residents")
+        if self.residents and self.message is None:
+            raise ValueError("a notice to residents needs its message")
+        return self
 
 
 class ResourceDef(BaseModel):

@@ -25,7 +25,7 @@ from sqlalchemy.orm import Session
 from cityos.foundation.audit import record
 from cityos.foundation.identity.authz import Actor
 from cityos.foundation.identity.models import Department
-from cityos.foundation.notify import holders, notify
+from cityos.foundation.notify import holders, notify, send_notice
 from cityos.foundation.workflow import (
     Assignment,
     Step,
@@ -41,7 +41,14 @@ from cityos.kernel.clock import utcnow
 from cityos.kernel.errors import Conflict, NotFound, ValidationFailed
 from cityos.kernel.files import checked_attachments
 from cityos.platforms.ioc.plans import resources
-from cityos.platforms.ioc.plans.definition import Level, PlanDef, TaskDef, rank, seconds
+from cityos.platforms.ioc.plans.definition import (
+    Level,
+    NotifyDef,
+    PlanDef,
+    TaskDef,
+    rank,
+    seconds,
+)
 from cityos.platforms.ioc.plans.models import (
     OPEN_STATUSES,
     Plan,
@@ -338,6 +345,9 @@ def _reach(
                 _send(session, run, task, declared, actor, added=False)
                 sent.add(task.key)
     for wanted in document.levels[level].notify:
+        if wanted.residents:
+            _tell_residents(session, run, wanted, actor)
+            continue
         people = holders(session, roles=wanted.roles, region_code=run.region_code)
         notify(
             session,
@@ -359,6 +369,38 @@ def _reach(
             session, run, "notified", actor, data={"roles": wanted.roles, "people": len(people)}
         )
     resources.dispatch_for(session, run, document, level, actor)
+
+
+def _tell_residents(session: Session, run: PlanRun, wanted: NotifyDef, actor: Actor | None) -> None:
+    """The level's notice to the residents of the run's area (a drawn polygon), else of its
+    region. A drill tells no resident: it says so on the timeline instead."""
+    assert wanted.message is not None
+    if run.drill:
+        _timeline(session, run, "residents_not_told", actor, data={"reason": "drill"})
+        return
+    polygon = run.area if run.area and run.area.get("type") in ("Polygon", "MultiPolygon") else None
+    notice = send_notice(
+        session,
+        sender=actor,
+        title={"zh": run.name_zh, "en": run.name_en},
+        body={"zh": wanted.message.zh, "en": wanted.message.en},
+        area=polygon,
+        region_code=None if polygon else run.region_code,
+        sms=wanted.sms,
+        subject_type="plan_run",
+        subject_id=str(run.id),
+    )
+    _timeline(
+        session,
+        run,
+        "residents_notified",
+        actor,
+        data={
+            "notice_id": str(notice.id),
+            "recipients": notice.recipients,
+            "sms_pending": notice.sms_pending,
+        },
+    )
 
 
 def _send(
