@@ -13,7 +13,7 @@ WEB_SOURCES := $(shell find web/src web/ioc web/portal web/workbench -type f 2>/
 
 .PHONY: run test web lint clean
 
-run: $(STAMPS)/python web/dist/.built
+run: $(STAMPS)/python $(STAMPS)/fonts web/dist/.built
 	$(BIN)/cityos demo
 
 test: $(STAMPS)/python-dev $(STAMPS)/system-test web/dist/.built
@@ -35,6 +35,10 @@ $(STAMPS)/python: pyproject.toml | $(BIN)/python
 $(STAMPS)/python-dev: pyproject.toml | $(BIN)/python
 	$(BIN)/pip install --quiet -e '.[dev]'
 	touch $(STAMPS)/python $@
+
+$(STAMPS)/fonts: scripts/test-setup.sh | $(STAMPS)
+	scripts/test-setup.sh fonts
+	touch $@
 
 $(STAMPS)/system-test: scripts/test-setup.sh | $(STAMPS)
 	scripts/test-setup.sh install

@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
 # What the tests need from this machine beyond Python and npm packages:
-#   install  Debian's chromium (browser tests), a CJK font (screenshots, PDFs) and PostGIS
+#   install  Debian's chromium (browser tests), a CJK font (screenshots, PDFs), poppler's
+#            pdftotext (reading generated PDFs back) and PostGIS
 #   services start PostgreSQL, NATS (JetStream), Mosquitto and Redis if one is down
 set -euo pipefail
 
 need_packages=()
-for package in chromium fonts-noto-cjk postgresql-15-postgis-3; do
+for package in chromium fonts-noto-cjk poppler-utils postgresql-15-postgis-3; do
   dpkg -s "$package" >/dev/null 2>&1 || need_packages+=("$package")
 done
 
@@ -50,9 +51,20 @@ services() {
   fi
 }
 
+# What the running platform itself needs (make run): the CJK font its PDF reports embed.
+fonts() {
+  if ! dpkg -s fonts-noto-cjk >/dev/null 2>&1; then
+    echo "set-up: installing fonts-noto-cjk (Chinese text in PDF reports)"
+    { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+        --no-install-recommends fonts-noto-cjk >/dev/null; } \
+      || echo "set-up: could not install fonts-noto-cjk; PDF reports will ask for Excel" >&2
+  fi
+}
+
 case "${1:-all}" in
+  fonts) fonts ;;
   install) install ;;
   services) services ;;
   all) install; services ;;
-  *) echo "usage: $0 [install|services|all]" >&2; exit 2 ;;
+  *) echo "usage: $0 [fonts|install|services|all]" >&2; exit 2 ;;
 esac

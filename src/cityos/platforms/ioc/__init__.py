@@ -1,17 +1,18 @@
-"""The Intelligent Operations Center (IOC, 智能运营中心): the district's command screen.
-Its live event stream and its KPI tiles; plans and linkage follow (issue 7)."""
+"""The Intelligent Operations Center (IOC, 智能运营中心): the district's command screen:
+its live event stream, its KPI tiles and its reports. Contingency plans, the linkage
+engine, are the ``plans`` module inside it."""
 
 from __future__ import annotations
 
 from cityos.kernel.registry import Module
-from cityos.platforms.ioc import kpis_api, live
+from cityos.platforms.ioc import kpis_api, live, reports_api
 from cityos.platforms.ioc.kpis import MESSAGES as KPI_MESSAGES
 
 module = Module(
     name="ioc",
-    routers=(live.router, kpis_api.router),
+    routers=(live.router, kpis_api.router, reports_api.router),
     permissions={**live.PERMISSIONS, **kpis_api.PERMISSIONS},
-    messages=KPI_MESSAGES,
+    messages={**KPI_MESSAGES, **reports_api.MESSAGES},
 )
 
 __all__ = ["module"]

@@ -363,7 +363,7 @@ def _reach(
             },
             subject_type="plan_run",
             subject_id=str(run.id),
-            link=f"/workbench/plans/{run.id}",
+            link=f"#/plans/{run.id}",
         )
         _timeline(
             session, run, "notified", actor, data={"roles": wanted.roles, "people": len(people)}
