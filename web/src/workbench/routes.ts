@@ -10,6 +10,7 @@ export const WORKBENCH_ROUTES = [
   'devices',
   'alarms',
   'alarm-rules',
+  'plans',
   'evaluation',
   'users',
   'departments',
@@ -43,6 +44,17 @@ export const SENSING_ROUTES = Object.keys(SENSING_PERMISSION) as SensingRoute[]
 
 export function isSensingRoute(route: WorkbenchRoute): route is SensingRoute {
   return route in SENSING_PERMISSION
+}
+
+/** The emergency command sections (应急指挥), each shown to holders of its read permission. */
+export const EMERGENCY_PERMISSION = {
+  plans: 'plans.read',
+} as const satisfies Partial<Record<WorkbenchRoute, string>>
+export type EmergencyRoute = keyof typeof EMERGENCY_PERMISSION
+export const EMERGENCY_ROUTES = Object.keys(EMERGENCY_PERMISSION) as EmergencyRoute[]
+
+export function isEmergencyRoute(route: WorkbenchRoute): route is EmergencyRoute {
+  return route in EMERGENCY_PERMISSION
 }
 
 /** The administration sections, each shown to holders of its read permission. */

@@ -1,0 +1,148 @@
+import { onBeforeUnmount, onMounted, shallowRef } from 'vue'
+import { apiFetch } from '../shared/api'
+import { openLive, type LiveConnection } from '../shared/live'
+
+/** The big screen's KPI tiles (`GET /api/v1/ioc/kpis`), counted in the database when asked. */
+export const KPIS_PATH = '/api/v1/ioc/kpis'
+export const KPIS_READ = 'ioc.read'
+
+// The figures move with every case, alarm and plan step: ask often, and at once after one.
+export const KPIS_REFRESH_MS = 10_000
+// A burst of events (a storm raising alarms) costs one read per this long, not one per event.
+export const KPIS_DEBOUNCE_MS = 1_000
+export const KPIS_LIVE_TYPES = ['case.*', 'alarm.*', 'plan.*'] as const
+
+export interface KpiRegion {
+  code: string
+  level: string
+  name_zh: string
+  name_en: string
+}
+
+export interface CaseKpis {
+  reported_today: number
+  reported_today_by_channel: Record<string, number>
+  open: number
+  overdue: number
+  window_days: number
+  closed: number
+  closed_on_time: number
+  on_time_closure_rate: number | null
+  rated: number
+  satisfied: number
+  satisfaction_rate: number | null
+}
+
+export interface DeviceKpis {
+  total: number
+  online: number
+  offline: number
+  fault: number
+  unknown: number
+  online_rate: number | null
+}
+
+export interface AlarmKpis {
+  open: number
+  by_severity: Record<string, number>
+  acknowledged: number
+  unacknowledged: number
+}
+
+/** Contingency plans: sent by servers that count them, absent from those that do not. */
+export interface PlanKpis {
+  running: number
+  proposed: number
+  drills: number
+  highest_level?: string | null
+}
+
+export interface Kpis {
+  as_of: string
+  region: KpiRegion
+  cases: CaseKpis
+  devices: DeviceKpis
+  alarms: AlarmKpis
+  plans?: PlanKpis | null
+}
+
+export function fetchKpis(region?: string): Promise<Kpis> {
+  return apiFetch<Kpis>(region ? `${KPIS_PATH}?region=${encodeURIComponent(region)}` : KPIS_PATH)
+}
+
+export interface KpiOptions {
+  region?: string
+  /** Read again when a case, alarm or plan event arrives (needs `live.read`). */
+  live: boolean
+  refreshMs?: number
+  debounceMs?: number
+}
+
+/**
+ * The KPIs, read every `refreshMs` and, with `live`, shortly after `case.*`, `alarm.*` and
+ * `plan.*` events. One read at a time: a refresh asked for during a read follows it.
+ */
+export function useKpis(options: KpiOptions) {
+  const kpis = shallowRef<Kpis | null>(null)
+  const error = shallowRef<unknown>(null)
+  const refreshMs = options.refreshMs ?? KPIS_REFRESH_MS
+  const debounceMs = options.debounceMs ?? KPIS_DEBOUNCE_MS
+  let interval: ReturnType<typeof setInterval> | undefined
+  let pending: ReturnType<typeof setTimeout> | undefined
+  let connection: LiveConnection | null = null
+  let reading = false
+  let again = false
+
+  async function refresh(): Promise<void> {
+    if (reading) {
+      again = true
+      return
+    }
+    reading = true
+    try {
+      do {
+        again = false
+        try {
+          kpis.value = await fetchKpis(options.region)
+          error.value = null
+        } catch (cause) {
+          error.value = cause
+        }
+      } while (again)
+    } finally {
+      reading = false
+    }
+  }
+
+  // The first event of a burst sets the time; the rest of the burst rides along.
+  function soon(): void {
+    if (pending !== undefined) return
+    pending = setTimeout(() => {
+      pending = undefined
+      void refresh()
+    }, debounceMs)
+  }
+
+  onMounted(() => {
+    void refresh()
+    interval = setInterval(() => void refresh(), refreshMs)
+    if (!options.live) return
+    let opened = false
+    connection = openLive({
+      types: KPIS_LIVE_TYPES,
+      onEvent: soon,
+      onLagged: soon,
+      onOpen: (resumed) => {
+        if (!resumed && opened) soon()
+        opened = true
+      },
+    })
+  })
+  onBeforeUnmount(() => {
+    clearInterval(interval)
+    clearTimeout(pending)
+    connection?.close()
+  })
+
+  return { kpis, error, refresh }
+}
