@@ -11,7 +11,7 @@ from cityos.platforms.ioc.kpis import MESSAGES as KPI_MESSAGES
 module = Module(
     name="ioc",
     routers=(live.router, kpis_api.router, reports_api.router),
-    permissions={**live.PERMISSIONS, **kpis_api.PERMISSIONS},
+    permissions={**live.PERMISSIONS, **kpis_api.PERMISSIONS, **reports_api.PERMISSIONS},
     messages={**KPI_MESSAGES, **reports_api.MESSAGES},
 )
 

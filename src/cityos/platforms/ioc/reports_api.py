@@ -17,11 +17,14 @@ from cityos.kernel.clock import SHANGHAI, utcnow
 from cityos.kernel.errors import PermissionDenied
 from cityos.kernel.http import DbSession
 from cityos.platforms.ioc import reports
-from cityos.platforms.ioc.kpis import PERMISSION
 from cityos.platforms.ioc.plans import service as plans
 from cityos.platforms.ioc.plans.models import PlanRun
 
 router = APIRouter(tags=["reports 报告"])
+REPORTS = "ioc.reports.read"
+PERMISSIONS: dict[str, dict[str, str]] = {
+    REPORTS: {"zh": "查看全区城市运行日报", "en": "Read the district's daily situation report"},
+}
 Format = Literal["pdf", "xlsx"]
 MESSAGES: dict[str, dict[str, str]] = {
     "pdf_font_missing": {
@@ -47,13 +50,13 @@ def _file(report: reports.Report, form: Format, name: str) -> Response:
 @router.get("/ioc/reports/daily", response_class=Response)
 def daily_report(
     session: DbSession,
-    actor: Annotated[Actor, Depends(require(PERMISSION))],
+    actor: Annotated[Actor, Depends(require(REPORTS))],
     day: Annotated[date | None, Query(description="a Shanghai date; yesterday by default")] = None,
     form: Annotated[Format, Query(alias="format")] = "pdf",
 ) -> Response:
     """The district's daily situation report (城市运行日报) for ``day``: district-wide, for
-    those whose ``ioc.read`` reaches the whole district."""
-    reach = reach_clause(actor, region_column=PlanRun.region_code, permission=PERMISSION)
+    those whose ``ioc.reports.read`` reaches the whole district."""
+    reach = reach_clause(actor, region_column=PlanRun.region_code, permission=REPORTS)
     if reach is not None:
         raise PermissionDenied("the daily report is district-wide", code="region_out_of_reach")
     wanted = day or utcnow().astimezone(SHANGHAI).date() - timedelta(days=1)

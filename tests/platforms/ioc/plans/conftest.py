@@ -106,7 +106,11 @@ def command(runtime: Runtime, client: TestClient, registry: Registry) -> Command
             "leader": create_user(
                 session,
                 "pl-leader",
-                Assign("district-leader", Scope.DISTRICT, ["plans.read", "ioc.read"]),
+                Assign(
+                    "district-leader",
+                    Scope.DISTRICT,
+                    ["plans.read", "ioc.read", "ioc.reports.read"],
+                ),
             ),
             "water": create_user(
                 session,
