@@ -1,18 +1,27 @@
+import type { Geometry } from 'geojson'
 import L from 'leaflet'
 import 'leaflet/dist/leaflet.css'
 import { fetchRegion, fetchRegionShapes, featureName, localName, type RegionCollection } from '../shared/geo'
 import { severityRank, type Alarm } from '../workbench/alarms/alarms'
 import { statusColour, type Device } from '../workbench/devices/devices'
+import type { Run } from '../workbench/plans/plans'
+import { levelColour, resourceColour, RESOURCE_KINDS, type EmergencyLayer, type ResourceFeature } from './emergency'
+
+// The run card covers about this share of the map's width on its right (26rem and its margin of 58rem).
+const RUN_CARD_SHARE = 0.5
 
 export interface IocMapEvents {
   device: (code: string) => void
+  run: (id: string) => void
   error: (cause: unknown) => void
 }
 
 /**
  * The IOC's district map: boundaries from the geo API on a dark ground (no tiles, so it
  * works offline), a marker per device coloured by status, and a pulsing marker per open
- * alarm. Vue keeps the data; this class only draws it.
+ * alarm; with plans, the emergency resources (a layer group per kind, coloured by status)
+ * and the open runs' affected areas (coloured by level). Vue keeps the data; this class
+ * only draws it.
  */
 export class IocMap {
   readonly map: L.Map
@@ -20,6 +29,11 @@ export class IocMap {
   private readonly devices = L.layerGroup()
   private readonly alarms = L.layerGroup()
   private readonly labels = L.layerGroup()
+  private readonly areas = L.layerGroup()
+  private readonly resourceKinds = new Map<string, L.LayerGroup>(RESOURCE_KINDS.map((kind) => [kind, L.layerGroup()]))
+  private readonly resourceMarkers = new Map<string, { marker: L.Marker; feature: ResourceFeature; look: string }>()
+  private describeResource: (resource: ResourceFeature) => string[] = () => []
+  private readonly areaBounds = new Map<string, L.LatLngBounds>()
   private readonly markers = new Map<string, L.CircleMarker>()
   private readonly renderer = L.svg({ padding: 0.5 })
   private readonly labelNames: { element: HTMLElement; name: { zh: string; en: string } }[] = []
@@ -35,7 +49,15 @@ export class IocMap {
       maxZoom: 18,
       zoomSnap: 0.25,
     })
-    for (const [name, z] of [['ioc-regions', 400], ['ioc-labels', 450], ['ioc-devices', 600], ['ioc-alarms', 650]] as const) {
+    const panes = [
+      ['ioc-regions', 400],
+      ['ioc-areas', 420],
+      ['ioc-labels', 450],
+      ['ioc-devices', 600],
+      ['ioc-resources', 620],
+      ['ioc-alarms', 650],
+    ] as const
+    for (const [name, z] of panes) {
       this.map.createPane(name).style.zIndex = String(z)
     }
     this.map.getPane('ioc-labels')!.style.pointerEvents = 'none'
@@ -135,6 +157,110 @@ export class IocMap {
     }
   }
 
+  /**
+   * Show `resources` in their kind's layer group, coloured by status; markers are kept
+   * across refreshes (an open popup stays open). `describe` gives a popup's lines, the
+   * first its title, in the page's language when it opens.
+   */
+  setResources(resources: readonly ResourceFeature[], describe: (resource: ResourceFeature) => string[]): void {
+    this.describeResource = describe
+    const seen = new Set<string>()
+    for (const feature of resources) {
+      const { code, kind, status } = feature.properties
+      const group = this.resourceKinds.get(kind)
+      if (!group) continue
+      seen.add(code)
+      const [lon, lat] = feature.geometry.coordinates as [number, number]
+      const look = `${kind}:${status}`
+      let entry = this.resourceMarkers.get(code)
+      if (!entry) {
+        const marker = L.marker([lat, lon], { pane: 'ioc-resources', keyboard: false, icon: this.resourceIcon(feature) })
+        marker.bindPopup(() => this.resourcePopup(code), { className: 'ioc-popup', closeButton: false, offset: [0, -6] })
+        entry = { marker, feature, look }
+        this.resourceMarkers.set(code, entry)
+      } else {
+        entry.marker.setLatLng([lat, lon])
+        if (entry.look !== look) entry.marker.setIcon(this.resourceIcon(feature))
+        entry.feature = feature
+        entry.look = look
+      }
+      for (const [other, layer] of this.resourceKinds) {
+        if (other !== kind && layer.hasLayer(entry.marker)) layer.removeLayer(entry.marker)
+      }
+      if (!group.hasLayer(entry.marker)) group.addLayer(entry.marker)
+    }
+    for (const [code, entry] of this.resourceMarkers) {
+      if (!seen.has(code)) {
+        for (const layer of this.resourceKinds.values()) layer.removeLayer(entry.marker)
+        this.resourceMarkers.delete(code)
+      }
+    }
+  }
+
+  /**
+   * Each open run's affected area in its level's colour: a translucent polygon that lets
+   * clicks through to the devices under it, or a pulsing point; a proposed run's is dashed.
+   */
+  setRunAreas(runs: readonly Run[], selected: string | null): void {
+    this.areas.clearLayers()
+    this.areaBounds.clear()
+    for (const run of runs) {
+      if (!run.area) continue
+      const colour = levelColour(run.level)
+      const chosen = run.id === selected
+      const layer = L.geoJSON(run.area as unknown as Geometry, {
+        pane: 'ioc-areas',
+        interactive: false,
+        style: {
+          color: colour,
+          weight: chosen ? 4 : 2,
+          opacity: 0.95,
+          fillColor: colour,
+          fillOpacity: chosen ? 0.3 : 0.18,
+          dashArray: run.status === 'proposed' ? '8 6' : undefined,
+          className: 'ioc-run-area',
+        },
+        pointToLayer: (_, latlng) =>
+          L.marker(latlng, {
+            pane: 'ioc-areas',
+            keyboard: false,
+            icon: L.divIcon({
+              className: 'ioc-alarm-anchor',
+              html: `<span class="ioc-run-point" style="--level: ${colour}"><i></i></span>`,
+              iconSize: [0, 0],
+            }),
+          }).on('click', () => this.events.run(run.id)),
+      })
+      this.areas.addLayer(layer)
+      // Leaflet sets a path's class once: the run travels in data attributes instead.
+      layer.eachLayer((drawn) => {
+        const element = drawn instanceof L.Marker ? drawn.getElement()?.firstElementChild : (drawn as L.Path).getElement()
+        element?.setAttribute('data-run', run.id)
+        element?.setAttribute('data-level', run.level)
+        element?.setAttribute('data-status', run.status)
+      })
+      const bounds = layer.getBounds()
+      if (bounds.isValid()) this.areaBounds.set(run.id, bounds)
+    }
+  }
+
+  /** Bring a run's affected area into view, if it has one, clear of the card on the right. */
+  focusRun(id: string): void {
+    const bounds = this.areaBounds.get(id)
+    const card = Math.round(this.map.getSize().x * RUN_CARD_SHARE)
+    if (bounds) this.map.fitBounds(bounds, { maxZoom: 16, paddingTopLeft: [24, 96], paddingBottomRight: [card, 64] })
+  }
+
+  /** Show only the emergency layers in `visible`. */
+  showLayers(visible: ReadonlySet<EmergencyLayer>): void {
+    const layers: [EmergencyLayer, L.LayerGroup][] = [...this.resourceKinds].map(([kind, group]) => [kind as EmergencyLayer, group])
+    layers.push(['area', this.areas])
+    for (const [name, group] of layers) {
+      if (visible.has(name) && !this.map.hasLayer(group)) group.addTo(this.map)
+      if (!visible.has(name) && this.map.hasLayer(group)) group.remove()
+    }
+  }
+
   setLocale(locale: string): void {
     for (const label of this.labelNames) {
       label.element.textContent = localName(label.name, locale)
@@ -163,6 +289,34 @@ export class IocMap {
       fillOpacity: device.status === 'online' ? 0.9 : 0.75,
       className: 'ioc-device',
     }
+  }
+
+  private resourceIcon(feature: ResourceFeature): L.DivIcon {
+    const { code, kind, status } = feature.properties
+    const element = document.createElement('span')
+    element.className = `ioc-resource ioc-resource--${kind}`
+    element.dataset.code = code
+    element.dataset.kind = kind
+    element.dataset.status = status
+    element.style.setProperty('--status', resourceColour(status))
+    return L.divIcon({ html: element, className: 'ioc-resource-anchor', iconSize: [0, 0] })
+  }
+
+  // Text goes in as text: names come from the profile, not from us.
+  private resourcePopup(code: string): HTMLElement {
+    const element = document.createElement('div')
+    const entry = this.resourceMarkers.get(code)
+    const [title, ...lines] = entry ? this.describeResource(entry.feature) : []
+    const heading = document.createElement('strong')
+    heading.textContent = title ?? code
+    element.append(heading)
+    for (const line of lines) {
+      const paragraph = document.createElement('p')
+      paragraph.textContent = line
+      element.append(paragraph)
+    }
+    element.dataset.code = code
+    return element
   }
 
   private addLabels(collection: RegionCollection, locale: string): void {
