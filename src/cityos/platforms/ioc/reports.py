@@ -2,6 +2,8 @@
 contingency plan's summary (预案处置总结), as Excel and as PDF.
 
 Every figure is counted from the database for the report's day (Asia/Shanghai) or run.
+The daily report is also made each morning by the ``ioc.daily_report`` timer, kept in the
+file store (``StoredReport``) and announced to those who may read it.
 The PDF embeds a CJK font found on the machine (Debian's ``fonts-noto-cjk``, which
 ``make run`` and the test set-up install; ``CITYOS_PDF_FONT`` names another): without one a
 PDF cannot show Chinese, and the request is refused with ``pdf_font_missing``.
@@ -24,16 +26,23 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from cityos.domains.cases.models import Case
+from cityos.foundation.identity.models import Role
+from cityos.foundation.identity.permissions import expand
+from cityos.foundation.notify import Channel, Template, holders, notify, register_template
 from cityos.foundation.notify.models import AreaNotice
 from cityos.foundation.telemetry.alarm_models import Alarm
 from cityos.foundation.telemetry.models import Thing
-from cityos.kernel.clock import SHANGHAI, local
+from cityos.kernel.clock import SHANGHAI, local, utcnow
 from cityos.kernel.errors import DomainError
+from cityos.kernel.files import put, storage_from_settings
+from cityos.platforms.ioc.models import StoredReport
 from cityos.platforms.ioc.plans import resources
 from cityos.platforms.ioc.plans import service as plans
 from cityos.platforms.ioc.plans.models import PlanRun
+from cityos.settings import Settings, get_settings
 
 # (path, index in the collection): Noto Sans CJK's Simplified Chinese face first.
+REPORTS_PERMISSION = "ioc.reports.read"
 FONT_CANDIDATES: tuple[tuple[str, int], ...] = (
     ("/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc", 2),
     ("/usr/share/fonts/opentype/noto/NotoSansCJKsc-Regular.otf", 0),
@@ -304,3 +313,78 @@ def to_pdf(report: Report) -> bytes:
     pdf.set_font("cjk", size=8)
     pdf.multi_cell(0, 5, report.note)
     return bytes(pdf.output())
+
+
+# --- the morning's daily report ---------------------------------------------------------------
+
+DAILY_JOB = "ioc.daily_report"
+DAILY_EVERY = 3600
+# The daily report of yesterday is made from this hour (Shanghai) on: the night's data in.
+DAILY_FROM_HOUR = 7
+READY = Template(
+    code="ioc-daily-report",
+    title={"zh-CN": "城市运行日报已生成", "en": "The daily situation report is ready"},
+    body={
+        "zh-CN": "{day} 城市运行日报已生成，请在工作台下载查阅。",
+        "en": "The daily situation report of {day} is ready to download in the workbench.",
+    },
+)
+register_template(READY)
+
+
+def store_daily(session: Session, *, day: date, settings: Settings) -> StoredReport:
+    """Make ``day``'s report as Excel and (with a CJK font) PDF, keep both in the file
+    store, and tell those who read it; once a day."""
+    found = session.scalar(
+        select(StoredReport).where(StoredReport.kind == "daily", StoredReport.day == day)
+    )
+    if found is not None:
+        return found
+    report = daily(session, day=day)
+    storage = storage_from_settings(settings)
+
+    def keep(content: bytes, suffix: str) -> str:
+        row = put(
+            session,
+            storage,
+            stream=io.BytesIO(content),
+            filename=f"luohu-daily-{day.isoformat()}.{suffix}",
+            max_bytes=max(settings.max_upload_bytes, len(content)),
+        )
+        return row.sha256
+
+    try:
+        pdf: str | None = keep(to_pdf(report), "pdf")
+    except PdfFontMissing:
+        pdf = None
+    stored = StoredReport(
+        kind="daily",
+        day=day,
+        title=f"{report.title} {day.isoformat()}",
+        xlsx_sha256=keep(to_xlsx(report), "xlsx"),
+        pdf_sha256=pdf,
+    )
+    session.add(stored)
+    session.flush()
+    readers = [
+        role.code
+        for role in session.scalars(select(Role))
+        if expand(role.permissions, [REPORTS_PERMISSION])
+    ]
+    notify(
+        session,
+        recipients=holders(session, roles=readers, region_code=None),
+        template=READY.code,
+        params={"day": day.isoformat()},
+        channels=(Channel.PORTAL,),
+        subject_type="ioc_report",
+        subject_id=str(stored.id),
+    )
+    return stored
+
+
+def daily_report_job(session: Session, payload: dict[str, Any]) -> None:
+    """The ``ioc.daily_report`` timer (hourly): yesterday's report, from 07:00 Shanghai."""
+    now = utcnow().astimezone(SHANGHAI)
+    if now.hour >= DAILY_FROM_HOUR:
+        store_daily(session, day=now.date() - timedelta(days=1), settings=get_settings())

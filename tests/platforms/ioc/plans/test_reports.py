@@ -13,7 +13,8 @@ from fastapi.testclient import TestClient
 from openpyxl import load_workbook
 
 from cityos.kernel.clock import SHANGHAI, utcnow
-from tests.platforms.ioc.plans.conftest import Command
+from cityos.platforms.ioc.reports import store_daily
+from tests.platforms.ioc.plans.conftest import Command, messages_to
 
 RUNS = "/api/v1/plans/runs"
 
@@ -89,3 +90,30 @@ def test_the_daily_report_counts_the_day(client: TestClient, command: Command) -
         headers=command.headers("leader"),
     )
     assert pdf.content.startswith(b"%PDF")
+
+
+def test_the_morning_report_is_kept_once_and_announced(
+    client: TestClient, command: Command
+) -> None:
+    _closed_run(client, command)
+    today = utcnow().astimezone(SHANGHAI).date()
+    with command.runtime.unit_of_work() as session:
+        first = store_daily(session, day=today, settings=command.runtime.settings)
+        again = store_daily(session, day=today, settings=command.runtime.settings)
+        assert again.id == first.id
+        told = messages_to(session, command.users["leader"], "ioc-daily-report")
+        assert [m.params["day"] for m in told] == [today.isoformat()]
+    listed = client.get("/api/v1/ioc/reports", headers=command.headers("leader")).json()
+    assert [(r["kind"], r["day"], r["formats"]) for r in listed] == [
+        ("daily", today.isoformat(), ["xlsx", "pdf"])
+    ]
+    kept = client.get(
+        f"/api/v1/ioc/reports/{first.id}/file",
+        params={"format": "xlsx"},
+        headers=command.headers("leader"),
+    )
+    assert kept.status_code == 200, kept.text
+    assert "罗湖区暴雨内涝应急预案（演示）" in _cells(kept.content)
+    pdf = client.get(f"/api/v1/ioc/reports/{first.id}/file", headers=command.headers("leader"))
+    assert pdf.content.startswith(b"%PDF")
+    assert client.get("/api/v1/ioc/reports", headers=command.headers("west")).status_code == 403
