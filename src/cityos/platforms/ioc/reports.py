@@ -223,6 +223,8 @@ def _trigger(trigger: dict[str, Any]) -> str:
         return f"告警 {trigger.get('alarm')} × {trigger.get('count')}"
     if kind == "warning":
         return f"预警 {trigger.get('warning')}"
+    if kind == "cases":
+        return f"案件 {trigger.get('category')} 类 × {trigger.get('count')}"
     return f"人工启动 {trigger.get('by', '')}".strip()
 
 

@@ -10,12 +10,16 @@ from pathlib import Path
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from cityos.domains.cases.models import Channel
+from cityos.domains.cases.service import Intake, create_case
 from cityos.foundation.telemetry.ingest import MEASUREMENT, Reading, ingest
 from cityos.foundation.telemetry.rules import forget_compiled_rules
 from cityos.kernel import profiles
 from cityos.kernel.bus import Event, OutboxEvent
+from cityos.kernel.bus.relay import drain
 from cityos.kernel.clock import utcnow
 from cityos.kernel.registry import Registry
+from cityos.kernel.runtime import Runtime
 from cityos.platforms.ioc.plans import triggers
 from cityos.platforms.ioc.plans.models import PlanRun
 from tests.factories.telemetry import device
@@ -149,3 +153,35 @@ plans:
     messages = " ".join(i.message for i in issues)
     assert "level I, which has no entry" in messages
     assert "calendar time, not working time" in messages
+
+
+def test_five_waterlogging_reports_within_the_hour_propose_the_plan(
+    runtime: Runtime, registry: Registry
+) -> None:
+    with runtime.unit_of_work() as session:
+        profiles.load(
+            session, root=profiles.resolve("luohu"), registry=registry, settings=runtime.settings
+        )
+        for n in range(5):
+            create_case(
+                session,
+                actor=None,
+                intake=Intake(
+                    channel=Channel.HOTLINE,
+                    description=f"文锦路下穿通道积水，车辆无法通行（模拟来电 {n}）",
+                    category_code="1505",
+                    lon=114.125 + n * 0.001,
+                    lat=22.548,
+                ),
+            )
+            session.flush()
+            drain(runtime, limit=1000)
+            runs = list(session.scalars(select(PlanRun)))
+            assert len(runs) == (1 if n == 4 else 0)
+        (run,) = runs
+        assert (run.status, run.level) == ("proposed", "IV")
+        assert (run.trigger["kind"], run.trigger["category"], run.trigger["count"]) == (
+            "cases",
+            "1505",
+            5,
+        )

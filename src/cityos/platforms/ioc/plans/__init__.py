@@ -33,7 +33,11 @@ module = Module(
     migrations=Path(__file__).parent / "migrations",
     routers=(api.router,),
     profile_sections=(plans_section, resources_section),
-    event_handlers=(("alarm.raised", triggers.on_alarm_raised),),
+    event_handlers=(
+        ("alarm.raised", triggers.on_alarm_raised),
+        ("case.created", triggers.on_case_event),
+        ("case.register", triggers.on_case_event),
+    ),
     permissions=api.PERMISSIONS,
     messages=api.MESSAGES,
 )

@@ -129,13 +129,16 @@ class LevelDef(BaseModel):
 
 class TriggerDef(BaseModel):
     """What starts a plan, exactly one of: alarms of a type (at least ``severity``,
-    ``count`` of them within ``within`` in the plan's region), an external warning by its
-    name (暴雨红色预警), or a person (``manual``). ``level`` is the level it starts at;
-    ``auto_start`` starts the plan at once, otherwise a duty officer confirms it."""
+    ``count`` of them within ``within`` in the plan's region), cases of a category (a minor
+    class code, or a prefix of one: ``"15"`` is every 突发事件; ``count`` of them reported
+    within ``within`` in the plan's region), an external warning by its name (暴雨红色预警),
+    or a person (``manual``). ``level`` is the level it starts at; ``auto_start`` starts
+    the plan at once, otherwise a duty officer confirms it."""
 
     model_config = ConfigDict(extra="forbid")
 
     alarm: str | None = Field(default=None, min_length=1, max_length=100)
+    cases: str | None = Field(default=None, pattern=r"^\d{2,6}$")
     severity: Severity = "warning"
     count: int = Field(default=1, ge=1, le=1000)
     within: str | None = None
@@ -146,23 +149,26 @@ class TriggerDef(BaseModel):
 
     @model_validator(mode="after")
     def _one_kind(self) -> TriggerDef:
-        kinds = [k for k in (self.alarm, self.warning) if k is not None]
+        kinds = [k for k in (self.alarm, self.cases, self.warning) if k is not None]
         if len(kinds) + int(self.manual) != 1:
-            raise ValueError("a trigger is exactly one of alarm, warning or manual")
+            raise ValueError("a trigger is exactly one of alarm, cases, warning or manual")
+        counted = self.alarm is not None or self.cases is not None
         if self.within is not None:
-            if self.alarm is None:
-                raise ValueError("within belongs to an alarm trigger")
+            if not counted:
+                raise ValueError("within belongs to an alarm or cases trigger")
             _duration(self.within)
-        if self.alarm is not None and self.count > 1 and self.within is None:
-            raise ValueError("an alarm trigger counting more than one alarm needs within")
+        if counted and self.count > 1 and self.within is None:
+            raise ValueError("a trigger counting more than one alarm or case needs within")
         if self.manual and self.auto_start:
             raise ValueError("a manual trigger is started by a person; auto_start is for others")
         return self
 
     @property
-    def kind(self) -> Literal["alarm", "warning", "manual"]:
+    def kind(self) -> Literal["alarm", "cases", "warning", "manual"]:
         if self.alarm is not None:
             return "alarm"
+        if self.cases is not None:
+            return "cases"
         return "warning" if self.warning is not None else "manual"
 
 

@@ -1,5 +1,6 @@
-"""What starts a plan besides a person: alarms (``alarm.raised`` events, counted over a
-window in the plan's region) and external warnings posted to ``/api/v1/plans/warnings``.
+"""What starts a plan besides a person: alarms (``alarm.raised`` events) and cases of a
+category (``case.created`` and ``case.register`` events), each counted over a window in
+the plan's region, and external warnings posted to ``/api/v1/plans/warnings``.
 
 A trigger that fires with no open run of the plan proposes one (or starts it, with
 ``auto_start``); with an open run below the trigger's level, it raises the level when the
@@ -19,6 +20,7 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from cityos.domains.cases.models import Case
 from cityos.foundation.audit import record
 from cityos.foundation.identity.authz import Actor
 from cityos.foundation.telemetry.alarm_models import Alarm
@@ -95,6 +97,43 @@ def _alarms(session: Session, plan: Plan, trigger: TriggerDef, now: datetime) ->
     return int(session.scalar(stmt) or 0)
 
 
+def on_case_event(session: Session, event: Event) -> None:
+    """Count the plan-triggering cases a new or newly registered case belongs to."""
+    category, region = event.payload.get("category_code"), event.payload.get("region_code")
+    if not isinstance(category, str) or not isinstance(region, str):
+        return
+    now = utcnow()
+    for plan, document in _plans(session):
+        if not _within(region, plan.region_code):
+            continue
+        for trigger in document.triggers:
+            if trigger.cases is None or not category.startswith(trigger.cases):
+                continue
+            counted = _cases(session, plan, trigger, now)
+            if counted >= trigger.count:
+                fired = {
+                    "kind": "cases",
+                    "category": trigger.cases,
+                    "case_id": event.payload.get("case_id"),
+                    "count": counted,
+                }
+                _fire(session, plan, trigger, fired)
+
+
+def _cases(session: Session, plan: Plan, trigger: TriggerDef, now: datetime) -> int:
+    """Cases of the trigger's category reported in the plan's region within its window
+    (merged duplicates apart: one problem reported twice is one)."""
+    assert trigger.cases is not None
+    stmt = select(func.count()).where(
+        Case.category_code.startswith(trigger.cases, autoescape=True),
+        Case.region_code.startswith(plan.region_code, autoescape=True),
+        Case.master_case_id.is_(None),
+    )
+    if trigger.within is not None:
+        stmt = stmt.where(Case.created_at >= now - timedelta(seconds=seconds(trigger.within)))
+    return int(session.scalar(stmt) or 0)
+
+
 def _point(location: Any) -> dict[str, Any] | None:
     if isinstance(location, Mapping) and location.get("lon") is not None:
         return {"type": "Point", "coordinates": [location["lon"], location["lat"]]}
@@ -155,6 +194,8 @@ def _fire(
 def _describe(fired: Mapping[str, Any]) -> str:
     if fired.get("kind") == "warning":
         return str(fired.get("warning"))
+    if fired.get("kind") == "cases":
+        return f"{fired.get('category')} 类案件 × {fired.get('count')}"
     return f"{fired.get('alarm')} × {fired.get('count')}"
 
 
