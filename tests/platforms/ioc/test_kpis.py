@@ -306,3 +306,35 @@ def test_the_tiles_need_a_token_and_the_permission(client: TestClient, screen: S
     without = client.get(API, headers=screen.headers("cases-only"))
     assert without.status_code == 403
     assert without.json()["code"] == "permission_denied"
+
+
+@pytest.mark.usefixtures("city")
+def test_the_trend_and_the_case_layer_agree_with_the_tiles(
+    client: TestClient, screen: Screen
+) -> None:
+    headers = {"Authorization": f"Bearer {screen.tokens['leader']}"}
+    trend = client.get("/api/v1/ioc/trend", params={"days": 7}, headers=headers).json()
+    assert len(trend["days"]) == 7
+    today = trend["days"][-1]
+    assert (today["reported"], today["closed"]) == (4, 2)
+    assert today["alarms"] == 4
+    assert sum(d["reported"] for d in trend["days"][:-1]) == 0
+    layer = client.get("/api/v1/ioc/cases", headers=headers).json()
+    open_cases = layer["features"]
+    assert len(open_cases) == 2
+    assert sorted(f["properties"]["overdue"] for f in open_cases) == [False, True]
+    # Most urgent first, and nothing personal on the map.
+    assert open_cases[0]["properties"]["overdue"] is True
+    assert set(open_cases[0]["properties"]) == {
+        "number",
+        "category_code",
+        "status",
+        "due_at",
+        "overdue",
+        "region_code",
+    }
+    west = {"Authorization": f"Bearer {screen.tokens['west']}"}
+    theirs = client.get("/api/v1/ioc/cases", headers=west).json()["features"]
+    assert all(f["properties"]["region_code"].startswith(WEST) for f in theirs)
+    far = client.get("/api/v1/ioc/trend", params={"region": DISTRICT}, headers=west)
+    assert (far.status_code, far.json()["code"]) == (403, "region_out_of_reach")

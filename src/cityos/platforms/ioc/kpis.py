@@ -317,6 +317,100 @@ __all__ = [
     "case_kpis",
     "device_kpis",
     "kpis",
+    "open_cases",
     "plan_kpis",
     "resolve_region",
+    "trend",
 ]
+
+
+# --- the screen's trend chart and case layer --------------------------------------------------
+
+
+@dataclass(frozen=True)
+class DayCount:
+    day: date
+    reported: int
+    closed: int
+    alarms: int
+
+
+def trend(session: Session, *, region: Region, now: datetime, days: int) -> list[DayCount]:
+    """Cases reported and closed and alarms raised per Shanghai day over the last ``days``
+    (today included), three grouped counts."""
+    today = _today(now)
+    first = today - timedelta(days=days - 1)
+    since = datetime.combine(first, time(), SHANGHAI)
+    where = [*_cases_in(region), Case.master_case_id.is_(None)]
+
+    def per_day(column: Any, *conditions: Any) -> dict[date, int]:
+        counts: dict[date, int] = {}
+        for (moment,) in session.execute(select(column).where(column >= since, *conditions)):
+            day = as_utc(moment).astimezone(SHANGHAI).date()
+            counts[day] = counts.get(day, 0) + 1
+        return counts
+
+    reported = per_day(Case.created_at, *where)
+    closed = per_day(Case.closed_at, *where, Case.closed_at.is_not(None))
+    alarms = per_day(Alarm.raised_at, *_placed_in(region, Alarm.region_code))
+    return [
+        DayCount(
+            day=day,
+            reported=reported.get(day, 0),
+            closed=closed.get(day, 0),
+            alarms=alarms.get(day, 0),
+        )
+        for day in (first + timedelta(days=n) for n in range(days))
+    ]
+
+
+@dataclass(frozen=True)
+class OpenCase:
+    id: str
+    number: str
+    category_code: str | None
+    status: str
+    lon: float
+    lat: float
+    due_at: datetime | None
+    overdue: bool
+    region_code: str | None
+
+
+def open_cases(session: Session, *, region: Region, now: datetime, limit: int) -> list[OpenCase]:
+    """The open cases of ``region`` with a place, most urgent first (the map's case layer):
+    number, category, state and deadline only, never the reporter or the description."""
+    rows = session.execute(
+        select(
+            Case.id,
+            Case.number,
+            Case.category_code,
+            Case.status,
+            Case.lon,
+            Case.lat,
+            Case.due_at,
+            Case.region_code,
+        )
+        .where(
+            *_cases_in(region),
+            Case.status.in_(_open_states(session)),
+            Case.lon.is_not(None),
+            Case.lat.is_not(None),
+        )
+        .order_by(Case.due_at.is_(None), Case.due_at, Case.id)
+        .limit(limit)
+    )
+    return [
+        OpenCase(
+            id=str(row.id),
+            number=row.number,
+            category_code=row.category_code,
+            status=row.status,
+            lon=float(row.lon),
+            lat=float(row.lat),
+            due_at=row.due_at,
+            overdue=row.due_at is not None and row.due_at < now,
+            region_code=row.region_code,
+        )
+        for row in rows
+    ]

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-from typing import Annotated
+from datetime import date, datetime
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel, ConfigDict, Field
@@ -99,3 +99,61 @@ def read_kpis(
     alarms, contingency plans. 403 ``region_out_of_reach`` outside it, 404 ``region_not_found``."""
     found = service.kpis(session, actor=actor, region=region, now=utcnow())
     return KpisOut.model_validate(found)
+
+
+class DayOut(_Out):
+    day: date
+    reported: int
+    closed: int
+    alarms: int
+
+
+class TrendOut(_Out):
+    region: RegionOut
+    days: list[DayOut]
+
+
+@router.get("/trend", response_model=TrendOut)
+def read_trend(
+    session: DbSession,
+    actor: Annotated[Actor, Depends(require(PERMISSION))],
+    region: Annotated[str | None, Query(pattern=r"^\d{6,15}$")] = None,
+    days: Annotated[int, Query(ge=1, le=90)] = 30,
+) -> TrendOut:
+    """Per Shanghai day over the last ``days``: cases reported and closed, alarms raised
+    (the screen's trend chart)."""
+    place = service.resolve_region(session, actor=actor, code=region)
+    found = service.trend(session, region=place, now=utcnow(), days=days)
+    return TrendOut.model_validate({"region": place, "days": found})
+
+
+@router.get("/cases")
+def read_open_cases(
+    session: DbSession,
+    actor: Annotated[Actor, Depends(require(PERMISSION))],
+    region: Annotated[str | None, Query(pattern=r"^\d{6,15}$")] = None,
+    limit: Annotated[int, Query(ge=1, le=5000)] = 2000,
+) -> dict[str, Any]:
+    """The region's open cases as a GeoJSON FeatureCollection for the map, most urgent
+    first: number, category, state and deadline (overdue flagged), nothing personal."""
+    place = service.resolve_region(session, actor=actor, code=region)
+    found = service.open_cases(session, region=place, now=utcnow(), limit=limit)
+    return {
+        "type": "FeatureCollection",
+        "features": [
+            {
+                "type": "Feature",
+                "id": case.id,
+                "geometry": {"type": "Point", "coordinates": [case.lon, case.lat]},
+                "properties": {
+                    "number": case.number,
+                    "category_code": case.category_code,
+                    "status": case.status,
+                    "due_at": case.due_at.isoformat() if case.due_at else None,
+                    "overdue": case.overdue,
+                    "region_code": case.region_code,
+                },
+            }
+            for case in found
+        ],
+    }
