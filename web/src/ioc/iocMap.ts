@@ -1,7 +1,15 @@
 import type { Geometry } from 'geojson'
 import L from 'leaflet'
 import 'leaflet/dist/leaflet.css'
-import { fetchRegion, fetchRegionShapes, featureName, localName, type RegionCollection } from '../shared/geo'
+import {
+  fetchRegion,
+  fetchRegionShapes,
+  featureName,
+  localName,
+  type LocalName,
+  type RegionCollection,
+  type RegionFeature,
+} from '../shared/geo'
 import { severityRank, type Alarm } from '../workbench/alarms/alarms'
 import { statusColour, type Device } from '../workbench/devices/devices'
 import type { Run } from '../workbench/plans/plans'
@@ -9,17 +17,32 @@ import { levelColour, resourceColour, RESOURCE_KINDS, type EmergencyLayer, type 
 
 // The run card covers about this share of the map's width on its right (26rem and its margin of 58rem).
 const RUN_CARD_SHARE = 0.5
+// Room for the type chips above and the legend below, which sit over the map.
+const FIT_PADDING: L.FitBoundsOptions = { paddingTopLeft: [24, 96], paddingBottomRight: [24, 64] }
+
+const SUBDISTRICT_STYLE: L.PathOptions = { color: '#2b7bb9', weight: 1.2, fillColor: '#0e3563', fillOpacity: 0.35 }
+const HOVERED_STYLE: L.PathOptions = { color: '#7dd3fc', weight: 2.5, fillColor: '#14507f', fillOpacity: 0.5 }
+const DRILLED_STYLE: L.PathOptions = { color: '#38bdf8', weight: 3, fillColor: '#1d5f94', fillOpacity: 0.5 }
 
 export interface IocMapEvents {
   device: (code: string) => void
   run: (id: string) => void
+  /** A subdistrict was clicked: drill down into it. */
+  region: (code: string) => void
   error: (cause: unknown) => void
+}
+
+/** The district as drawn: its name and its subdistricts' names by code. */
+export interface DistrictNames {
+  district: LocalName
+  subdistricts: ReadonlyMap<string, LocalName>
 }
 
 /**
  * The IOC's district map: boundaries from the geo API on a dark ground (no tiles, so it
  * works offline), a marker per device coloured by status, and a pulsing marker per open
- * alarm; with plans, the emergency resources (a layer group per kind, coloured by status)
+ * alarm; the subdistricts light up under the pointer and a click drills into one; with plans,
+ * the emergency resources (a layer group per kind, coloured by status)
  * and the open runs' affected areas (coloured by level). Vue keeps the data; this class
  * only draws it.
  */
@@ -37,6 +60,9 @@ export class IocMap {
   private readonly markers = new Map<string, L.CircleMarker>()
   private readonly renderer = L.svg({ padding: 0.5 })
   private readonly labelNames: { element: HTMLElement; name: { zh: string; en: string } }[] = []
+  private readonly subdistricts = new Map<string, L.Polygon>()
+  private districtBounds: L.LatLngBounds | null = null
+  private drilled: string | null = null
   private selected: string | null = null
   private destroyed = false
 
@@ -67,13 +93,17 @@ export class IocMap {
     this.alarms.addTo(this.map)
   }
 
-  /** Draw the district and its subdistricts and fit the view to them. */
-  async load(districtCode: string, locale: string): Promise<void> {
+  /** Draw the district and its subdistricts, fit the view to them and return their names. */
+  async load(districtCode: string, locale: string): Promise<DistrictNames> {
     const [district, subdistricts] = await Promise.all([
       fetchRegion(districtCode),
       fetchRegionShapes({ level: 'subdistrict', parent: districtCode }),
     ])
-    if (this.destroyed) return
+    const names: DistrictNames = {
+      district: featureName(district.properties),
+      subdistricts: new Map(subdistricts.features.map((feature) => [feature.properties.code, featureName(feature.properties)])),
+    }
+    if (this.destroyed) return names
     const outline = L.geoJSON(district, {
       pane: 'ioc-regions',
       interactive: false,
@@ -81,14 +111,28 @@ export class IocMap {
     }).addTo(this.map)
     L.geoJSON(subdistricts, {
       pane: 'ioc-regions',
-      interactive: false,
-      style: { color: '#2b7bb9', weight: 1.2, fillColor: '#0e3563', fillOpacity: 0.35, className: 'ioc-subdistrict' },
+      style: { ...SUBDISTRICT_STYLE, className: 'ioc-subdistrict' },
+      onEachFeature: (feature: RegionFeature, layer) => this.addSubdistrict(feature.properties.code, layer as L.Polygon),
     }).addTo(this.map)
     this.addLabels(subdistricts, locale)
     const bounds = outline.getBounds()
+    this.districtBounds = bounds
     this.map.setMaxBounds(bounds.pad(0.5))
-    // Leave room for the type chips above and the legend below, which sit over the map.
-    this.map.fitBounds(bounds, { paddingTopLeft: [24, 96], paddingBottomRight: [24, 64] })
+    this.drill(this.drilled)
+    return names
+  }
+
+  /** Zoom to the subdistrict `code` and mark it, or back out to the whole district (null). */
+  drill(code: string | null): void {
+    this.drilled = code
+    for (const [other, shape] of this.subdistricts) {
+      shape.setStyle(other === code ? DRILLED_STYLE : SUBDISTRICT_STYLE)
+      shape.getElement()?.setAttribute('data-drilled', String(other === code))
+    }
+    const shape = code ? this.subdistricts.get(code) : undefined
+    shape?.bringToFront()
+    const bounds = shape ? shape.getBounds() : this.districtBounds
+    if (bounds?.isValid()) this.map.fitBounds(bounds, FIT_PADDING)
   }
 
   /** Show `devices` (those with a place); markers are kept and restyled across refreshes. */
@@ -317,6 +361,20 @@ export class IocMap {
     }
     element.dataset.code = code
     return element
+  }
+
+  // Leaflet sets a path's class once: the code travels in a data attribute instead.
+  private addSubdistrict(code: string, shape: L.Polygon): void {
+    this.subdistricts.set(code, shape)
+    const hover = (on: boolean): void => {
+      shape.setStyle(code === this.drilled ? DRILLED_STYLE : on ? HOVERED_STYLE : SUBDISTRICT_STYLE)
+      shape.getElement()?.setAttribute('data-hovered', String(on))
+      if (on) shape.bringToFront()
+    }
+    shape.on('mouseover', () => hover(true))
+    shape.on('mouseout', () => hover(false))
+    shape.on('click', () => this.events.region(code))
+    shape.on('add', () => shape.getElement()?.setAttribute('data-region', code))
   }
 
   private addLabels(collection: RegionCollection, locale: string): void {

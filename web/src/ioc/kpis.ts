@@ -1,4 +1,4 @@
-import { onBeforeUnmount, onMounted, shallowRef } from 'vue'
+import { onBeforeUnmount, onMounted, shallowRef, watch } from 'vue'
 import { apiFetch } from '../shared/api'
 import { openLive, type LiveConnection } from '../shared/live'
 
@@ -71,7 +71,8 @@ export function fetchKpis(region?: string): Promise<Kpis> {
 }
 
 export interface KpiOptions {
-  region?: string
+  /** The region to count (a code), read at once when it changes; absent: the viewer's default. */
+  region?: () => string | null | undefined
   /** Read again when a case, alarm or plan event arrives (needs `live.read`). */
   live: boolean
   refreshMs?: number
@@ -80,7 +81,8 @@ export interface KpiOptions {
 
 /**
  * The KPIs, read every `refreshMs` and, with `live`, shortly after `case.*`, `alarm.*` and
- * `plan.*` events. One read at a time: a refresh asked for during a read follows it.
+ * `plan.*` events. One read at a time: a refresh asked for during a read follows it. A new
+ * region drops the figures of the last one at once, so no tile shows one region under another's name.
  */
 export function useKpis(options: KpiOptions) {
   const kpis = shallowRef<Kpis | null>(null)
@@ -92,6 +94,7 @@ export function useKpis(options: KpiOptions) {
   let connection: LiveConnection | null = null
   let reading = false
   let again = false
+  const region = (): string | undefined => options.region?.() || undefined
 
   async function refresh(): Promise<void> {
     if (reading) {
@@ -102,10 +105,14 @@ export function useKpis(options: KpiOptions) {
     try {
       do {
         again = false
+        const asked = region()
         try {
-          kpis.value = await fetchKpis(options.region)
+          const read = await fetchKpis(asked)
+          if (asked !== region()) continue
+          kpis.value = read
           error.value = null
         } catch (cause) {
+          if (asked !== region()) continue
           error.value = cause
         }
       } while (again)
@@ -137,6 +144,11 @@ export function useKpis(options: KpiOptions) {
         opened = true
       },
     })
+  })
+  watch(region, () => {
+    kpis.value = null
+    error.value = null
+    void refresh()
   })
   onBeforeUnmount(() => {
     clearInterval(interval)

@@ -1,5 +1,5 @@
 /** The portal's views, addressed by the URL hash (`#/services`). */
-export const PORTAL_ROUTES = ['home', 'services', 'mine', 'report', 'reports', 'applications', 'messages'] as const
+export const PORTAL_ROUTES = ['home', 'services', 'mine', 'report', 'reports', 'applications', 'messages', 'places'] as const
 export type PortalRoute = (typeof PORTAL_ROUTES)[number]
 
 /** The three tabs of the bottom bar. */
@@ -15,6 +15,7 @@ export const TAB_OF: Record<PortalRoute, PortalTab> = {
   reports: 'mine',
   applications: 'mine',
   messages: 'mine',
+  places: 'mine',
 }
 
 /** The entries on the home view; each opens a view of its own. */
