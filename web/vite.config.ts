@@ -33,7 +33,9 @@ export default defineConfig({
         codeSplitting: {
           groups: [
             { name: 'leaflet', test: /node_modules[\\/]leaflet[\\/]/ },
-            { name: 'vendor', test: /node_modules[\\/](?!leaflet[\\/])/ },
+            // The IOC's charts load on demand: the other pages never fetch them.
+            { name: 'echarts', test: /node_modules[\\/](echarts|zrender)[\\/]/ },
+            { name: 'vendor', test: /node_modules[\\/](?!leaflet[\\/]|echarts[\\/]|zrender[\\/])/ },
           ],
         },
       },

@@ -14,6 +14,7 @@ import { severityRank, type Alarm } from '../workbench/alarms/alarms'
 import { statusColour, type Device } from '../workbench/devices/devices'
 import type { Run } from '../workbench/plans/plans'
 import { levelColour, resourceColour, RESOURCE_KINDS, type EmergencyLayer, type ResourceFeature } from './emergency'
+import { caseColour, type OpenCaseFeature } from './openCases'
 
 // The run card covers about this share of the map's width on its right (26rem and its margin of 58rem).
 const RUN_CARD_SHARE = 0.5
@@ -43,8 +44,8 @@ export interface DistrictNames {
  * works offline), a marker per device coloured by status, and a pulsing marker per open
  * alarm; the subdistricts light up under the pointer and a click drills into one; with plans,
  * the emergency resources (a layer group per kind, coloured by status)
- * and the open runs' affected areas (coloured by level). Vue keeps the data; this class
- * only draws it.
+ * and the open runs' affected areas (coloured by level); the open cases, a ring per case
+ * coloured by state, red when overdue. Vue keeps the data; this class only draws it.
  */
 export class IocMap {
   readonly map: L.Map
@@ -53,6 +54,8 @@ export class IocMap {
   private readonly alarms = L.layerGroup()
   private readonly labels = L.layerGroup()
   private readonly areas = L.layerGroup()
+  private readonly cases = L.layerGroup()
+  private describeCase: (item: OpenCaseFeature) => string[] = () => []
   private readonly resourceKinds = new Map<string, L.LayerGroup>(RESOURCE_KINDS.map((kind) => [kind, L.layerGroup()]))
   private readonly resourceMarkers = new Map<string, { marker: L.Marker; feature: ResourceFeature; look: string }>()
   private describeResource: (resource: ResourceFeature) => string[] = () => []
@@ -80,6 +83,7 @@ export class IocMap {
       ['ioc-areas', 420],
       ['ioc-labels', 450],
       ['ioc-devices', 600],
+      ['ioc-cases', 610],
       ['ioc-resources', 620],
       ['ioc-alarms', 650],
     ] as const
@@ -199,6 +203,50 @@ export class IocMap {
       }
       this.alarms.addLayer(marker)
     }
+  }
+
+  /**
+   * One ring per open case in its state's colour, red when overdue and drawn over the rest.
+   * Redrawn whole on each read: a case is a small thing, a refresh is every 30 s at most.
+   * `describe` gives a popup's lines, the first its title.
+   */
+  setCases(cases: readonly OpenCaseFeature[], describe: (item: OpenCaseFeature) => string[]): void {
+    this.describeCase = describe
+    this.cases.clearLayers()
+    const overdueLast = [...cases].sort((a, b) => Number(a.properties.overdue) - Number(b.properties.overdue))
+    for (const item of overdueLast) {
+      const [lon, lat] = item.geometry.coordinates as [number, number]
+      const colour = caseColour(item.properties)
+      const marker = L.circleMarker([lat, lon], {
+        pane: 'ioc-cases',
+        renderer: this.renderer,
+        radius: item.properties.overdue ? 5 : 4,
+        color: colour,
+        weight: 2,
+        fillColor: item.properties.overdue ? colour : '#020a18',
+        fillOpacity: item.properties.overdue ? 0.85 : 0.6,
+        className: 'ioc-case',
+      })
+      marker.bindPopup(() => this.popup(this.describeCase(item), item.properties.number), {
+        className: 'ioc-popup',
+        closeButton: false,
+      })
+      // Leaflet sets a path's class once: the case travels in data attributes instead,
+      // set whenever the path is drawn (the layer may be hidden now and shown later).
+      marker.on('add', () => {
+        const element = marker.getElement()
+        element?.setAttribute('data-number', item.properties.number)
+        element?.setAttribute('data-status', item.properties.status)
+        element?.setAttribute('data-overdue', String(item.properties.overdue))
+      })
+      this.cases.addLayer(marker)
+    }
+  }
+
+  /** Show the open cases' layer, or hide it. */
+  showCases(visible: boolean): void {
+    if (visible && !this.map.hasLayer(this.cases)) this.cases.addTo(this.map)
+    if (!visible && this.map.hasLayer(this.cases)) this.cases.remove()
   }
 
   /**
@@ -346,20 +394,24 @@ export class IocMap {
     return L.divIcon({ html: element, className: 'ioc-resource-anchor', iconSize: [0, 0] })
   }
 
-  // Text goes in as text: names come from the profile, not from us.
   private resourcePopup(code: string): HTMLElement {
-    const element = document.createElement('div')
     const entry = this.resourceMarkers.get(code)
-    const [title, ...lines] = entry ? this.describeResource(entry.feature) : []
+    const element = this.popup(entry ? this.describeResource(entry.feature) : [], code)
+    element.dataset.code = code
+    return element
+  }
+
+  // Text goes in as text: names come from the profile, not from us.
+  private popup([title, ...lines]: string[], fallback: string): HTMLElement {
+    const element = document.createElement('div')
     const heading = document.createElement('strong')
-    heading.textContent = title ?? code
+    heading.textContent = title ?? fallback
     element.append(heading)
     for (const line of lines) {
       const paragraph = document.createElement('p')
       paragraph.textContent = line
       element.append(paragraph)
     }
-    element.dataset.code = code
     return element
   }
 
