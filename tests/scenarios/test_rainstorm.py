@@ -155,6 +155,8 @@ def test_a_rainstorm_runs_the_plan_from_the_gauges_to_the_report(
     assert warned.json()["runs"] == [run_id]
     run = client.get(f"{RUNS}/{run_id}", headers=_as(tokens, "duty")).json()
     assert (run["status"], run["level"], len(run["tasks"])) == ("active", "II", 8)
+    names = {t["department"]: t["department_name"]["zh"] for t in run["tasks"]}
+    assert names["water-affairs"] == "区水务局"
     sent_types = {e["data"]["type"] for e in run["timeline"] if e["kind"] == "resources_dispatched"}
     assert sent_types == {"drainage-team", "rescue-team", "shelter"}
     assert {r["properties"]["type"] for r in run["resources"]} == sent_types

@@ -18,6 +18,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from cityos.foundation.identity.authz import Actor, reach_clause, require
+from cityos.foundation.identity.models import Department
 from cityos.kernel.clock import utcnow
 from cityos.kernel.http import DbSession
 from cityos.kernel.pagination import PageOut, PageQuery, paginate
@@ -79,6 +80,7 @@ class TaskOut(BaseModel):
     id: uuid.UUID
     level: str
     department: str
+    department_name: dict[str, str] = Field(description="the unit's name, zh and en")
     title: dict[str, str]
     report: dict[str, str] | None
     within: str
@@ -225,11 +227,13 @@ def _run_out(run: PlanRun, counts: dict[str, int]) -> dict[str, Any]:
     }
 
 
-def _task_out(task: PlanTask, now: datetime) -> TaskOut:
+def _task_out(task: PlanTask, now: datetime, names: dict[str, dict[str, str]]) -> TaskOut:
     return TaskOut(
         id=task.id,
         level=task.level,
         department=task.department_code,
+        department_name=names.get(task.department_code)
+        or {"zh": task.department_code, "en": task.department_code},
         title={"zh": task.title_zh, "en": task.title_en},
         report=(
             {"zh": task.report_zh, "en": task.report_en or task.report_zh}
@@ -269,12 +273,26 @@ def _visible(session: Session, actor: Actor, run_id: uuid.UUID, permission: str)
     return found
 
 
+def _names(session: Session, codes: set[str]) -> dict[str, dict[str, str]]:
+    """Units' names by code: a plan's reader sees who does what, not a code."""
+    if not codes:
+        return {}
+    rows = session.execute(
+        select(Department.code, Department.name_zh, Department.name_en).where(
+            Department.code.in_(codes)
+        )
+    )
+    return {code: {"zh": zh, "en": en} for code, zh, en in rows}
+
+
 def _detail(session: Session, run: PlanRun) -> RunDetailOut:
     counts = service.counts_by_status(session, [run])[run.id]
     now = utcnow()
+    tasks = service.tasks_of(session, run.id)
+    names = _names(session, {t.department_code for t in tasks})
     return RunDetailOut(
         **_run_out(run, counts),
-        tasks=[_task_out(t, now) for t in service.tasks_of(session, run.id)],
+        tasks=[_task_out(t, now, names) for t in tasks],
         timeline=[_event_out(e) for e in service.timeline_of(session, run.id)],
         resources=[resources.feature(r) for r in resources.of_run(session, run.id)],
     )
