@@ -78,6 +78,8 @@ export interface RunTask {
   id: string
   level: Level
   department: string
+  /** The unit's name; older servers sent none. */
+  department_name?: Bilingual
   title: Bilingual
   report: Bilingual | null
   within: string

@@ -73,7 +73,9 @@ describe('应急预案 command view', () => {
 
     const rows = wrapper.findAll('[data-testid="run-tasks"] tbody tr')
     expect(rows).toHaveLength(2)
-    expect(rows[0]!.text()).toContain('water-affairs')
+    // The unit by its name; the code stays in the cell's title.
+    expect(rows[0]!.text()).toContain('区水务局')
+    expect(rows[0]!.find('td').attributes('title')).toBe('water-affairs')
     expect(rows[0]!.text()).toContain('巡查易涝点并开启监测')
     expect(rows[0]!.text()).toContain('反馈：已巡查点位数及积水情况')
     expect(rows[0]!.text()).toContain('2026-05-01 16:32:00')

@@ -44,6 +44,7 @@ export function task(overrides: Partial<RunTask> = {}): RunTask {
     id: 't-1',
     level: 'IV',
     department: 'water-affairs',
+    department_name: { zh: '区水务局', en: 'District Water Affairs Bureau' },
     title: { zh: '巡查易涝点并开启监测', en: 'Patrol flood-prone points and watch the gauges' },
     report: { zh: '已巡查点位数及积水情况', en: 'Points patrolled and the water found' },
     within: '30 minutes',
