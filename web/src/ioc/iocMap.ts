@@ -1,13 +1,15 @@
-import type { Geometry } from 'geojson'
+import type { Feature, Geometry, Point } from 'geojson'
 import L from 'leaflet'
 import 'leaflet/dist/leaflet.css'
 import {
+  anySynthetic,
+  fetchAllItems,
   fetchRegion,
+  fetchRegions,
   fetchRegionShapes,
   featureName,
   localName,
   type LocalName,
-  type RegionCollection,
   type RegionFeature,
 } from '../shared/geo'
 import { severityRank, type Alarm } from '../workbench/alarms/alarms'
@@ -24,19 +26,63 @@ const FIT_PADDING: L.FitBoundsOptions = { paddingTopLeft: [24, 96], paddingBotto
 const SUBDISTRICT_STYLE: L.PathOptions = { color: '#2b7bb9', weight: 1.2, fillColor: '#0e3563', fillOpacity: 0.35 }
 const HOVERED_STYLE: L.PathOptions = { color: '#7dd3fc', weight: 2.5, fillColor: '#14507f', fillOpacity: 0.5 }
 const DRILLED_STYLE: L.PathOptions = { color: '#38bdf8', weight: 3, fillColor: '#1d5f94', fillOpacity: 0.5 }
+// Outlines only: the subdistricts' fill and the markers must show through.
+const COMMUNITY_STYLE: L.PathOptions = { color: '#7dd3fc', weight: 1, opacity: 0.6, dashArray: '4 3', fill: false, className: 'ioc-community' }
+const GRID_STYLE: L.PathOptions = { color: '#94a3b8', weight: 0.5, opacity: 0.45, fill: false, className: 'ioc-grid' }
+
+/** The reference layers a viewer can switch on; off until asked for, read when first shown. */
+export type IocOverlay = 'community' | 'grid' | 'landmarks'
+export const IOC_OVERLAYS: readonly IocOverlay[] = ['community', 'grid', 'landmarks']
+
+/** What an overlay shows now: how many features, and whether any of them is synthetic. */
+export interface OverlayDrawn {
+  count: number
+  synthetic: boolean
+}
+
+/** A feature of the profile's `landmarks` layer. */
+export interface LandmarkProperties {
+  name: string
+  name_en: string
+  category: string
+  approximate: boolean
+  synthetic: boolean
+}
+export type LandmarkFeature = Feature<Point, LandmarkProperties>
+
+interface OverlayDrawing {
+  layer: L.Layer
+  drawn: OverlayDrawn
+}
 
 export interface IocMapEvents {
   device: (code: string) => void
   run: (id: string) => void
   /** A subdistrict was clicked: drill down into it. */
   region: (code: string) => void
+  /** An overlay was drawn for the region in view (null: it is being read again). */
+  overlay: (name: IocOverlay, drawn: OverlayDrawn | null) => void
   error: (cause: unknown) => void
 }
 
-/** The district as drawn: its name and its subdistricts' names by code. */
+/** The district as drawn: its name, its subdistricts' names by code, and whether those boundaries are synthetic. */
 export interface DistrictNames {
   district: LocalName
   subdistricts: ReadonlyMap<string, LocalName>
+  synthetic: boolean
+}
+
+/**
+ * The community or grid shapes of the district (`scope` null) or of one subdistrict. The geo
+ * API filters by direct parent only, so a subdistrict's grids are read community by community;
+ * the district's are read whole, as the profile holds one district.
+ */
+async function regionShapes(level: 'community' | 'grid', scope: string | null): Promise<RegionFeature[]> {
+  if (scope === null) return (await fetchRegionShapes({ level })).features
+  if (level === 'community') return (await fetchRegionShapes({ level, parent: scope })).features
+  const communities = await fetchRegions({ level: 'community', parent: scope })
+  const pages = await Promise.all(communities.map((community) => fetchRegionShapes({ level, parent: community.code })))
+  return pages.flatMap((page) => page.features)
 }
 
 /**
@@ -45,7 +91,9 @@ export interface DistrictNames {
  * alarm; the subdistricts light up under the pointer and a click drills into one; with plans,
  * the emergency resources (a layer group per kind, coloured by status)
  * and the open runs' affected areas (coloured by level); the open cases, a ring per case
- * coloured by state, red when overdue. Vue keeps the data; this class only draws it.
+ * coloured by state, red when overdue; on request, the community and grid outlines of the
+ * region in view and the landmarks, each read from the geo API when first shown. Vue keeps
+ * the data; this class only draws it.
  */
 export class IocMap {
   readonly map: L.Map
@@ -61,7 +109,16 @@ export class IocMap {
   private describeResource: (resource: ResourceFeature) => string[] = () => []
   private readonly areaBounds = new Map<string, L.LatLngBounds>()
   private readonly markers = new Map<string, L.CircleMarker>()
-  private readonly renderer = L.svg({ padding: 0.5 })
+  // One renderer per pane: a renderer without one draws in Leaflet's overlay pane, under the boundaries.
+  private readonly deviceRenderer = L.svg({ padding: 0.5, pane: 'ioc-devices' })
+  private readonly caseRenderer = L.svg({ padding: 0.5, pane: 'ioc-cases' })
+  private readonly overlays = new Map<IocOverlay, L.LayerGroup>(IOC_OVERLAYS.map((name) => [name, L.layerGroup()]))
+  private readonly wanted = new Set<IocOverlay>()
+  // What each overlay's group holds now, and every drawing read so far, by overlay and scope.
+  private readonly overlayShown = new Map<IocOverlay, string>()
+  private readonly drawings = new Map<string, Promise<OverlayDrawing>>()
+  private describeLandmark: (landmark: LandmarkFeature) => string[] = () => []
+  private locale = 'zh-CN'
   private readonly labelNames: { element: HTMLElement; name: { zh: string; en: string } }[] = []
   private readonly subdistricts = new Map<string, L.Polygon>()
   private districtBounds: L.LatLngBounds | null = null
@@ -80,8 +137,11 @@ export class IocMap {
     })
     const panes = [
       ['ioc-regions', 400],
+      ['ioc-grids', 405],
+      ['ioc-communities', 410],
       ['ioc-areas', 420],
       ['ioc-labels', 450],
+      ['ioc-landmarks', 460],
       ['ioc-devices', 600],
       ['ioc-cases', 610],
       ['ioc-resources', 620],
@@ -90,7 +150,10 @@ export class IocMap {
     for (const [name, z] of panes) {
       this.map.createPane(name).style.zIndex = String(z)
     }
-    this.map.getPane('ioc-labels')!.style.pointerEvents = 'none'
+    // A pane's SVG covers the whole map: only what is interactive in it may take the pointer.
+    for (const name of ['ioc-grids', 'ioc-communities', 'ioc-areas', 'ioc-labels', 'ioc-devices', 'ioc-cases']) {
+      this.map.getPane(name)!.style.pointerEvents = 'none'
+    }
     this.map.setView([22.56, 114.13], 13)
     this.labels.addTo(this.map)
     this.devices.addTo(this.map)
@@ -99,6 +162,7 @@ export class IocMap {
 
   /** Draw the district and its subdistricts, fit the view to them and return their names. */
   async load(districtCode: string, locale: string): Promise<DistrictNames> {
+    this.locale = locale
     const [district, subdistricts] = await Promise.all([
       fetchRegion(districtCode),
       fetchRegionShapes({ level: 'subdistrict', parent: districtCode }),
@@ -106,6 +170,7 @@ export class IocMap {
     const names: DistrictNames = {
       district: featureName(district.properties),
       subdistricts: new Map(subdistricts.features.map((feature) => [feature.properties.code, featureName(feature.properties)])),
+      synthetic: anySynthetic([district, ...subdistricts.features]),
     }
     if (this.destroyed) return names
     const outline = L.geoJSON(district, {
@@ -118,7 +183,7 @@ export class IocMap {
       style: { ...SUBDISTRICT_STYLE, className: 'ioc-subdistrict' },
       onEachFeature: (feature: RegionFeature, layer) => this.addSubdistrict(feature.properties.code, layer as L.Polygon),
     }).addTo(this.map)
-    this.addLabels(subdistricts, locale)
+    this.addLabels(subdistricts.features, this.labels)
     const bounds = outline.getBounds()
     this.districtBounds = bounds
     this.map.setMaxBounds(bounds.pad(0.5))
@@ -137,6 +202,28 @@ export class IocMap {
     shape?.bringToFront()
     const bounds = shape ? shape.getBounds() : this.districtBounds
     if (bounds?.isValid()) this.map.fitBounds(bounds, FIT_PADDING)
+    for (const name of ['community', 'grid'] as const) {
+      if (this.wanted.has(name)) void this.fill(name)
+    }
+  }
+
+  /** Show an overlay, reading it for the region in view if it has not been read yet, or hide it. */
+  showOverlay(name: IocOverlay, visible: boolean): void {
+    const group = this.overlays.get(name)!
+    if (!visible) {
+      this.wanted.delete(name)
+      group.remove()
+      return
+    }
+    if (this.wanted.has(name)) return
+    this.wanted.add(name)
+    group.addTo(this.map)
+    void this.fill(name)
+  }
+
+  /** `describe` gives a landmark popup's lines, the first its title, when it opens. */
+  describeLandmarks(describe: (landmark: LandmarkFeature) => string[]): void {
+    this.describeLandmark = describe
   }
 
   /** Show `devices` (those with a place); markers are kept and restyled across refreshes. */
@@ -148,7 +235,7 @@ export class IocMap {
       let marker = this.markers.get(device.code)
       const style = this.deviceStyle(device)
       if (!marker) {
-        marker = L.circleMarker([device.lat, device.lon], { pane: 'ioc-devices', renderer: this.renderer, radius: 4.5, ...style })
+        marker = L.circleMarker([device.lat, device.lon], { pane: 'ioc-devices', renderer: this.deviceRenderer, radius: 4.5, ...style })
         marker.on('click', () => this.events.device(device.code))
         this.markers.set(device.code, marker)
       } else {
@@ -219,7 +306,7 @@ export class IocMap {
       const colour = caseColour(item.properties)
       const marker = L.circleMarker([lat, lon], {
         pane: 'ioc-cases',
-        renderer: this.renderer,
+        renderer: this.caseRenderer,
         radius: item.properties.overdue ? 5 : 4,
         color: colour,
         weight: 2,
@@ -354,6 +441,7 @@ export class IocMap {
   }
 
   setLocale(locale: string): void {
+    this.locale = locale
     for (const label of this.labelNames) {
       label.element.textContent = localName(label.name, locale)
     }
@@ -429,20 +517,99 @@ export class IocMap {
     shape.on('add', () => shape.getElement()?.setAttribute('data-region', code))
   }
 
-  private addLabels(collection: RegionCollection, locale: string): void {
-    for (const feature of collection.features) {
+  private addLabels(features: readonly RegionFeature[], into: L.LayerGroup): void {
+    for (const feature of features) {
       const [lon, lat] = feature.properties.centroid
       const element = document.createElement('span')
-      element.className = 'ioc-map-label'
+      element.className = `ioc-map-label ioc-map-label--${feature.properties.level}`
       const name = featureName(feature.properties)
-      element.textContent = localName(name, locale)
+      element.textContent = localName(name, this.locale)
       this.labelNames.push({ element, name })
       L.marker([lat, lon], {
         pane: 'ioc-labels',
         interactive: false,
         keyboard: false,
         icon: L.divIcon({ html: element, className: 'ioc-map-label-anchor', iconSize: [0, 0] }),
-      }).addTo(this.labels)
+      }).addTo(into)
     }
+  }
+
+  // Landmarks are the district's whatever the region in view; boundaries follow the drill-down.
+  private scopeOf(name: IocOverlay): string | null {
+    return name === 'landmarks' ? null : this.drilled
+  }
+
+  private async fill(name: IocOverlay): Promise<void> {
+    const scope = this.scopeOf(name)
+    const key = `${name}:${scope ?? ''}`
+    if (this.overlayShown.get(name) === key) return
+    const group = this.overlays.get(name)!
+    group.clearLayers()
+    this.overlayShown.delete(name)
+    this.events.overlay(name, null)
+    let drawing = this.drawings.get(key)
+    if (!drawing) {
+      drawing = name === 'landmarks' ? this.drawLandmarks() : this.drawRegions(name, scope)
+      this.drawings.set(key, drawing)
+    }
+    try {
+      const { layer, drawn } = await drawing
+      if (this.destroyed || !this.wanted.has(name) || this.scopeOf(name) !== scope) return
+      group.clearLayers()
+      group.addLayer(layer)
+      this.overlayShown.set(name, key)
+      this.events.overlay(name, drawn)
+    } catch (cause) {
+      // Forget the failed read, so switching the overlay on again tries once more.
+      if (this.drawings.get(key) === drawing) this.drawings.delete(key)
+      if (!this.destroyed && this.wanted.has(name)) this.events.error(cause)
+    }
+  }
+
+  // Thin outlines the pointer passes through to the subdistricts; a drilled subdistrict's communities are named.
+  private async drawRegions(level: 'community' | 'grid', scope: string | null): Promise<OverlayDrawing> {
+    const features = await regionShapes(level, scope)
+    const layer = L.layerGroup()
+    L.geoJSON(features, {
+      pane: level === 'grid' ? 'ioc-grids' : 'ioc-communities',
+      interactive: false,
+      style: level === 'grid' ? GRID_STYLE : COMMUNITY_STYLE,
+      // Leaflet sets a path's class once: the code travels in a data attribute instead.
+      onEachFeature: (feature: RegionFeature, drawn) =>
+        drawn.on('add', () => (drawn as L.Path).getElement()?.setAttribute('data-region', feature.properties.code)),
+    }).addTo(layer)
+    if (level === 'community' && scope !== null) this.addLabels(features, layer)
+    return { layer, drawn: { count: features.length, synthetic: anySynthetic(features) } }
+  }
+
+  private async drawLandmarks(): Promise<OverlayDrawing> {
+    const features = (await fetchAllItems('landmarks')).filter(
+      (feature): feature is LandmarkFeature => feature.geometry?.type === 'Point',
+    )
+    const layer = L.layerGroup()
+    for (const feature of features) {
+      const [lon, lat] = feature.geometry.coordinates as [number, number]
+      const name: LocalName = { zh: feature.properties.name, en: feature.properties.name_en }
+      const element = document.createElement('span')
+      element.className = 'ioc-landmark'
+      element.dataset.category = feature.properties.category
+      const label = document.createElement('span')
+      label.className = 'ioc-landmark__name'
+      label.textContent = localName(name, this.locale)
+      element.append(label)
+      this.labelNames.push({ element: label, name })
+      const marker = L.marker([lat, lon], {
+        pane: 'ioc-landmarks',
+        keyboard: false,
+        icon: L.divIcon({ html: element, className: 'ioc-landmark-anchor', iconSize: [0, 0] }),
+      })
+      marker.bindPopup(() => this.popup(this.describeLandmark(feature), localName(name, this.locale)), {
+        className: 'ioc-popup',
+        closeButton: false,
+        offset: [0, -4],
+      })
+      layer.addLayer(marker)
+    }
+    return { layer, drawn: { count: features.length, synthetic: anySynthetic(features) } }
   }
 }
