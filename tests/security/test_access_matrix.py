@@ -71,7 +71,7 @@ def _protected_routes() -> list[tuple[str, str, str]]:
 KEY_ONLY = ("/open311/",)
 # Streams answer a permitted caller forever, so only their refusals are checked here;
 # tests/platforms/ioc/test_live.py covers what they send.
-STREAMS = ("/api/v1/live",)
+STREAMS = ("/api/v1/live", "/api/v1/ioc/stream")
 
 
 def _routes_needing_permission(app: FastAPI) -> list[tuple[str, str, str]]:

@@ -120,6 +120,7 @@ def test_the_message_carries_its_id_type_and_body() -> None:
     assert '"region_code":"440303003"' in lines[2]
 
 
-def test_the_stream_needs_a_signed_in_viewer(client: TestClient) -> None:
-    answer = client.get("/api/v1/live")
+@pytest.mark.parametrize("path", ["/api/v1/live", "/api/v1/ioc/stream"])
+def test_the_stream_needs_a_signed_in_viewer(client: TestClient, path: str) -> None:
+    answer = client.get(path)
     assert answer.status_code == 401

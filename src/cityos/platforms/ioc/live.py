@@ -1,5 +1,5 @@
-"""``GET /api/v1/live``: committed events as server-sent events, for the IOC screen and
-any page that must show changes as they happen.
+"""``GET /api/v1/live`` (also ``/api/v1/ioc/stream``): committed events as server-sent
+events, for the IOC screen and any page that must show changes as they happen.
 
 Each event is shown only to those who reach it: a payload with a ``region_code`` reaches
 a jurisdiction grant over that region; one without a region is shown to district-wide
@@ -55,6 +55,8 @@ def feed_of(request: Request) -> LiveFeed:
 
 
 @router.get("/live", response_class=StreamingResponse)
+# The IOC's name for the same feed (the screen's paths live under /ioc).
+@router.get("/ioc/stream", response_class=StreamingResponse)
 async def live(
     request: Request,
     actor: Annotated[Actor, Depends(require(PERMISSION))],
