@@ -151,6 +151,10 @@ PUBLIC_ROUTES = {
             "aggregate",
         )
     ),
+    # The service-item catalogue (事项清单): what the district publishes about its services.
+    "/api/v1/onestop/items",
+    "/api/v1/onestop/items/{code}",
+    "/api/v1/onestop/life-events",
 }
 # Public POSTs compute over what they are sent and store nothing.
 PUBLIC_POSTS = {"/api/v1/geo/aggregate", "/api/v1/geo/collections/{layer_id}/within"}

@@ -14,6 +14,7 @@ INSTALLED: tuple[str, ...] = (
     "cityos.foundation.workflow",
     "cityos.foundation.telemetry",
     "cityos.domains.cases",
+    "cityos.domains.onestop",
     "cityos.platforms.ioc",
     "cityos.platforms.ioc.plans",
 )
