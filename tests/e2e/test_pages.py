@@ -311,8 +311,10 @@ def test_portal_works_on_a_phone(
     expect(page.get_by_test_id("report-guest")).to_contain_text("登录后即可拍照上报城市问题")
     page.screenshot(path=screenshot_dir / "portal-phone-report.png")
 
+    # 办事 opens the service guide: the Luohu profile's (demo) catalogue, open to visitors.
     tabs.get_by_role("link", name="办事").tap()
-    expect(page.get_by_text("办事服务将随一网通办在后续版本上线。")).to_be_visible()
+    expect(page.get_by_test_id("services")).to_be_visible()
+    expect(page.get_by_text("食品经营许可证核发").first).to_be_visible()
     expect(tabs.get_by_role("link", name="办事")).to_have_attribute("aria-current", "page")
 
     tabs.get_by_role("link", name="我的").tap()

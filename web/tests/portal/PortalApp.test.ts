@@ -38,7 +38,6 @@ describe('i罗湖 portal shell', () => {
   })
 
   it.each([
-    ['services', '办事服务', '办事服务将随一网通办在后续版本上线。', 'services'],
     ['applications', '我的办件', '我的办件将随一网通办在后续版本上线。', 'mine'],
   ])('opens #/%s with a plain “later release” notice', async (route, title, message, tab) => {
     const { wrapper } = mountIn('zh-CN', PortalApp)
