@@ -94,6 +94,9 @@ describe('关注地点', () => {
     const { callsTo } = stubNetwork({ [PLACES]: () => jsonResponse([]) })
     const { wrapper } = mountIn('en', PortalPlaces)
     await settle()
+    // The form has no address field: the location hint does not offer one.
+    expect(wrapper.text()).toContain('No location yet.')
+    expect(wrapper.text()).not.toContain('an address alone will also do')
     await wrapper.get('[data-testid="place-form"]').trigger('submit')
     await settle()
 
