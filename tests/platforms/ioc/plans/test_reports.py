@@ -4,11 +4,9 @@ the Chinese text embedded) and Excel, counted from the records."""
 from __future__ import annotations
 
 import io
-import shutil
 import subprocess
 from datetime import date
 
-import pytest
 from fastapi.testclient import TestClient
 from openpyxl import load_workbook
 
@@ -53,7 +51,6 @@ def test_a_plan_summary_in_excel_tells_the_run(client: TestClient, command: Comm
     assert hidden.status_code == 404
 
 
-@pytest.mark.skipif(shutil.which("pdftotext") is None, reason="needs poppler's pdftotext")
 def test_a_plan_summary_pdf_carries_its_chinese_text(client: TestClient, command: Command) -> None:
     run_id = _closed_run(client, command)
     got = client.get(f"{RUNS}/{run_id}/report", headers=command.headers("leader"))
