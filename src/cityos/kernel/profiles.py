@@ -128,6 +128,36 @@ class ProfileContext:
         self.summary[key] = int(self.summary.get(key, 0)) + n
 
 
+def sync_by_code(
+    session: Session,
+    model: type[Any],
+    wanted: Mapping[str, Mapping[str, Any]],
+    *,
+    context: ProfileContext,
+    counter: str,
+) -> None:
+    """Make ``model``'s rows (keyed by ``code``, with an ``active`` flag) what a section
+    declares: ``wanted`` maps each code to its column values. New codes are added, changed
+    rows updated, and rows the profile no longer has retired (kept, inactive: records name
+    them). Counts ``counter`` and ``<counter>_retired`` in the load's summary."""
+    existing = {row.code: row for row in session.scalars(select(model))}
+    for code, values in wanted.items():
+        row = existing.get(code)
+        if row is None:
+            session.add(model(code=code, active=True, **values))
+        elif row.active and all(getattr(row, k) == v for k, v in values.items()):
+            continue
+        else:
+            for name, value in {**values, "active": True}.items():
+                setattr(row, name, value)
+        context.count(counter)
+    for code, row in existing.items():
+        if code not in wanted and row.active:
+            row.active = False
+            context.count(f"{counter}_retired")
+    session.flush()
+
+
 @dataclass(frozen=True)
 class LoadResult:
     profile: str

@@ -9,8 +9,6 @@ must appear in the item's names, life events or topics, Chinese or English), lif
 
 from __future__ import annotations
 
-import hashlib
-import json
 from collections import Counter
 from pathlib import PurePosixPath
 from typing import Any
@@ -21,7 +19,12 @@ from sqlalchemy.orm import Session
 from cityos.domains.onestop.definition import ItemDef, ItemsFile
 from cityos.domains.onestop.models import ServiceItem
 from cityos.kernel.errors import NotFound
-from cityos.kernel.profiles import ProfileContext, ProfileDocuments, ProfileIssue
+from cityos.kernel.profiles import (
+    ProfileContext,
+    ProfileDocuments,
+    ProfileIssue,
+    sync_by_code,
+)
 from cityos.kernel.registry import ProfileSection
 
 
@@ -70,14 +73,12 @@ def _check(documents: ProfileDocuments) -> list[ProfileIssue]:
 
 
 def _load(session: Session, context: ProfileContext, documents: list[Any]) -> None:
-    existing = {row.code: row for row in session.scalars(select(ServiceItem))}
-    kept: set[str] = set()
+    wanted: dict[str, dict[str, Any]] = {}
     for file, document in zip(context.files, documents, strict=True):
         assert isinstance(document, ItemsFile)
         pack = PurePosixPath(str(file)).parent.name
         for item in document.items:
-            stored = item.model_dump(mode="json", exclude_none=True)
-            values = {
+            wanted[item.code] = {
                 "name_zh": item.name.zh,
                 "name_en": item.name.en,
                 "type": item.type,
@@ -88,29 +89,11 @@ def _load(session: Session, context: ProfileContext, documents: list[Any]) -> No
                 "visits": item.visits,
                 "life_events": list(item.life_events),
                 "search_text": _search_text(item),
-                "document": stored,
+                "document": item.model_dump(mode="json", exclude_none=True),
                 "demo": item.demo,
                 "pack": pack,
-                "active": True,
             }
-            kept.add(item.code)
-            row = existing.get(item.code)
-            if row is None:
-                session.add(ServiceItem(code=item.code, **values))
-                context.count("service_items")
-            elif _digest(row.document) != _digest(stored) or not row.active:
-                for name, value in values.items():
-                    setattr(row, name, value)
-                context.count("service_items")
-    for code, row in existing.items():
-        if code not in kept and row.active:
-            row.active = False
-            context.count("service_items_retired")
-    session.flush()
-
-
-def _digest(document: dict[str, Any]) -> str:
-    return hashlib.sha256(json.dumps(document, sort_keys=True).encode()).hexdigest()
+    sync_by_code(session, ServiceItem, wanted, context=context, counter="service_items")
 
 
 items_section = ProfileSection(

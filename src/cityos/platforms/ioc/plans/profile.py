@@ -13,10 +13,14 @@ import json
 from pathlib import PurePosixPath
 from typing import Any
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from cityos.kernel.profiles import ProfileContext, ProfileDocuments, ProfileIssue
+from cityos.kernel.profiles import (
+    ProfileContext,
+    ProfileDocuments,
+    ProfileIssue,
+    sync_by_code,
+)
 from cityos.kernel.registry import ProfileSection
 from cityos.platforms.ioc.plans.definition import PlansFile
 from cityos.platforms.ioc.plans.models import Plan
@@ -106,8 +110,7 @@ def _check(documents: ProfileDocuments) -> list[ProfileIssue]:
 
 
 def _load(session: Session, context: ProfileContext, documents: list[Any]) -> None:
-    existing = {plan.code: plan for plan in session.scalars(select(Plan))}
-    kept: set[str] = set()
+    wanted: dict[str, dict[str, Any]] = {}
     for file, document in zip(context.files, documents, strict=True):
         assert isinstance(document, PlansFile)
         pack = PurePosixPath(str(file)).parent.name
@@ -116,9 +119,7 @@ def _load(session: Session, context: ProfileContext, documents: list[Any]) -> No
             digest = hashlib.sha256(
                 json.dumps(stored, sort_keys=True, ensure_ascii=False).encode()
             ).hexdigest()
-            kept.add(plan.id)
-            row = existing.get(plan.id)
-            values = {
+            wanted[plan.id] = {
                 "name_zh": plan.name.zh,
                 "name_en": plan.name.en,
                 "kind": plan.kind,
@@ -126,20 +127,8 @@ def _load(session: Session, context: ProfileContext, documents: list[Any]) -> No
                 "pack": pack,
                 "document": stored,
                 "content_hash": digest,
-                "active": True,
             }
-            if row is None:
-                session.add(Plan(code=plan.id, **values))
-                context.count("plans")
-            elif (row.content_hash, row.active, row.pack) != (digest, True, pack):
-                for name, value in values.items():
-                    setattr(row, name, value)
-                context.count("plans")
-    for code, row in existing.items():
-        if code not in kept and row.active:
-            row.active = False
-            context.count("plans_retired")
-    session.flush()
+    sync_by_code(session, Plan, wanted, context=context, counter="plans")
 
 
 # After the departments, roles and regions it is checked against, and the workflows (the

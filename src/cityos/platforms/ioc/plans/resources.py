@@ -25,7 +25,12 @@ from cityos.foundation.geo.models import Region
 from cityos.foundation.identity.authz import Actor
 from cityos.kernel.clock import utcnow
 from cityos.kernel.errors import NotFound, ValidationFailed
-from cityos.kernel.profiles import ProfileContext, ProfileDocuments, ProfileIssue
+from cityos.kernel.profiles import (
+    ProfileContext,
+    ProfileDocuments,
+    ProfileIssue,
+    sync_by_code,
+)
 from cityos.kernel.registry import ProfileSection
 from cityos.platforms.ioc.plans.definition import Level, PlanDef, ResourceDef, rank
 from cityos.platforms.ioc.plans.models import PlanEvent, PlanRun, Resource, ResourceStatus
@@ -120,8 +125,7 @@ def _check(documents: ProfileDocuments) -> list[ProfileIssue]:
 
 
 def _load(session: Session, context: ProfileContext, documents: list[Any]) -> None:
-    existing = {row.code: row for row in session.scalars(select(Resource))}
-    kept: set[str] = set()
+    wanted: dict[str, dict[str, Any]] = {}
     for file, document in zip(context.files, documents, strict=True):
         assert isinstance(document, ResourcesFile)
         pack = PurePosixPath(str(file)).parent.name
@@ -129,7 +133,7 @@ def _load(session: Session, context: ProfileContext, documents: list[Any]) -> No
             props = feature.properties
             lon, lat = feature.geometry.coordinates
             chain = locate(session, lon=lon, lat=lat)
-            values = {
+            wanted[props.code] = {
                 "type": props.type,
                 "kind": props.kind,
                 "name_zh": props.name,
@@ -143,24 +147,9 @@ def _load(session: Session, context: ProfileContext, documents: list[Any]) -> No
                 "unit": props.unit,
                 "pack": pack,
                 "synthetic": props.synthetic or document.synthetic,
-                "active": True,
             }
-            kept.add(props.code)
-            row = existing.get(props.code)
-            if row is None:
-                session.add(
-                    Resource(code=props.code, status=ResourceStatus.AVAILABLE.value, **values)
-                )
-                context.count("resources")
-            elif any(getattr(row, name) != value for name, value in values.items()):
-                for name, value in values.items():
-                    setattr(row, name, value)
-                context.count("resources")
-    for code, row in existing.items():
-        if code not in kept and row.active:
-            row.active = False
-            context.count("resources_retired")
-    session.flush()
+    # A reload keeps what a resource is doing (status, run): only the profile's fields change.
+    sync_by_code(session, Resource, wanted, context=context, counter="resources")
 
 
 # After the geo regions (to place each resource) and the departments it names.
