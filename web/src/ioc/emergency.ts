@@ -3,6 +3,7 @@ import { onBeforeUnmount, onMounted, ref, shallowRef, watch, type Ref } from 'vu
 import { apiFetch } from '../shared/api'
 import { openLive, type LiveConnection } from '../shared/live'
 import { PLANS_API, listRuns, type Bilingual, type Level, type Run, type RunDetail } from '../workbench/plans/plans'
+import { debounced, singleFlight } from './reread'
 
 /** The plans in response and the emergency resources, as the big screen shows them. */
 export const RESOURCES_PATH = `${PLANS_API}/resources`
@@ -130,50 +131,30 @@ export function useEmergency(options: EmergencyOptions): Emergency {
   const refreshMs = options.refreshMs ?? EMERGENCY_REFRESH_MS
   const debounceMs = options.debounceMs ?? EMERGENCY_DEBOUNCE_MS
   let interval: ReturnType<typeof setInterval> | undefined
-  let pending: ReturnType<typeof setTimeout> | undefined
   let connection: LiveConnection | null = null
   let stopWatching: (() => void) | null = null
   let started = false
-  let reading = false
-  let again = false
 
-  async function refresh(): Promise<void> {
-    if (reading) {
-      again = true
-      return
-    }
-    reading = true
+  const refresh = singleFlight(async () => {
     try {
-      do {
-        again = false
-        try {
-          const [page, collection] = await Promise.all([
-            listRuns({ status: 'open' }, null, OPEN_RUNS_LIMIT),
-            fetchResources(),
-          ])
-          // Switched off meanwhile (signed out, permission gone): what was read is not shown.
-          if (!started) break
-          runs.value = page.items
-          more.value = page.next_cursor !== null
-          resources.value = collection.features
-          error.value = null
-        } catch (cause) {
-          error.value = cause
-        }
-        loaded.value = started
-      } while (again)
-    } finally {
-      reading = false
+      const [page, collection] = await Promise.all([
+        listRuns({ status: 'open' }, null, OPEN_RUNS_LIMIT),
+        fetchResources(),
+      ])
+      // Switched off meanwhile (signed out, permission gone): what was read is not shown.
+      if (!started) return false
+      runs.value = page.items
+      more.value = page.next_cursor !== null
+      resources.value = collection.features
+      error.value = null
+    } catch (cause) {
+      error.value = cause
     }
-  }
+    loaded.value = started
+  })
 
-  function soon(): void {
-    if (pending !== undefined) return
-    pending = setTimeout(() => {
-      pending = undefined
-      void refresh()
-    }, debounceMs)
-  }
+  const burst = debounced(() => void refresh(), debounceMs)
+  const soon = burst.soon
 
   function start(): void {
     started = true
@@ -196,8 +177,7 @@ export function useEmergency(options: EmergencyOptions): Emergency {
   function stop(): void {
     started = false
     clearInterval(interval)
-    clearTimeout(pending)
-    pending = undefined
+    burst.cancel()
     connection?.close()
     connection = null
     runs.value = []

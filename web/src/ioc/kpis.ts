@@ -1,6 +1,7 @@
 import { onBeforeUnmount, onMounted, shallowRef, watch } from 'vue'
 import { apiFetch } from '../shared/api'
 import { openLive, type LiveConnection } from '../shared/live'
+import { debounced, singleFlight } from './reread'
 
 /** The big screen's KPI tiles (`GET /api/v1/ioc/kpis`), counted in the database when asked. */
 export const KPIS_PATH = '/api/v1/ioc/kpis'
@@ -90,45 +91,24 @@ export function useKpis(options: KpiOptions) {
   const refreshMs = options.refreshMs ?? KPIS_REFRESH_MS
   const debounceMs = options.debounceMs ?? KPIS_DEBOUNCE_MS
   let interval: ReturnType<typeof setInterval> | undefined
-  let pending: ReturnType<typeof setTimeout> | undefined
   let connection: LiveConnection | null = null
-  let reading = false
-  let again = false
   const region = (): string | undefined => options.region?.() || undefined
 
-  async function refresh(): Promise<void> {
-    if (reading) {
-      again = true
-      return
-    }
-    reading = true
+  const refresh = singleFlight(async () => {
+    const asked = region()
     try {
-      do {
-        again = false
-        const asked = region()
-        try {
-          const read = await fetchKpis(asked)
-          if (asked !== region()) continue
-          kpis.value = read
-          error.value = null
-        } catch (cause) {
-          if (asked !== region()) continue
-          error.value = cause
-        }
-      } while (again)
-    } finally {
-      reading = false
+      const read = await fetchKpis(asked)
+      if (asked !== region()) return
+      kpis.value = read
+      error.value = null
+    } catch (cause) {
+      if (asked !== region()) return
+      error.value = cause
     }
-  }
+  })
 
-  // The first event of a burst sets the time; the rest of the burst rides along.
-  function soon(): void {
-    if (pending !== undefined) return
-    pending = setTimeout(() => {
-      pending = undefined
-      void refresh()
-    }, debounceMs)
-  }
+  const burst = debounced(() => void refresh(), debounceMs)
+  const soon = burst.soon
 
   onMounted(() => {
     void refresh()
@@ -152,7 +132,7 @@ export function useKpis(options: KpiOptions) {
   })
   onBeforeUnmount(() => {
     clearInterval(interval)
-    clearTimeout(pending)
+    burst.cancel()
     connection?.close()
   })
 

@@ -2,6 +2,7 @@ import type { Feature, Point } from 'geojson'
 import { onBeforeUnmount, onMounted, ref, shallowRef, watch, type Ref } from 'vue'
 import { apiFetch } from '../shared/api'
 import { listen } from './iocLive'
+import { debounced, singleFlight } from './reread'
 
 /** The region's open cases for the map (`GET /api/v1/ioc/cases`), most urgent first. */
 export const OPEN_CASES_PATH = '/api/v1/ioc/cases'
@@ -93,47 +94,27 @@ export function useOpenCases(options: OpenCasesOptions): OpenCases {
   const error = shallowRef<unknown>(null)
   const debounceMs = options.debounceMs ?? OPEN_CASES_DEBOUNCE_MS
   let interval: ReturnType<typeof setInterval> | undefined
-  let pending: ReturnType<typeof setTimeout> | undefined
   let unlisten: (() => void) | null = null
   let stopWatching: (() => void) | null = null
   let started = false
-  let reading = false
-  let again = false
   const region = (): string | undefined => options.region() || undefined
 
-  async function refresh(): Promise<void> {
-    if (reading) {
-      again = true
-      return
-    }
-    reading = true
+  const refresh = singleFlight(async () => {
+    const asked = region()
     try {
-      do {
-        again = false
-        const asked = region()
-        try {
-          const collection = await fetchOpenCases(asked)
-          if (!started || asked !== region()) continue
-          cases.value = collection.features
-          error.value = null
-        } catch (cause) {
-          if (!started || asked !== region()) continue
-          error.value = cause
-        }
-        loaded.value = true
-      } while (again)
-    } finally {
-      reading = false
+      const collection = await fetchOpenCases(asked)
+      if (!started || asked !== region()) return
+      cases.value = collection.features
+      error.value = null
+    } catch (cause) {
+      if (!started || asked !== region()) return
+      error.value = cause
     }
-  }
+    loaded.value = true
+  })
 
-  function soon(): void {
-    if (pending !== undefined) return
-    pending = setTimeout(() => {
-      pending = undefined
-      void refresh()
-    }, debounceMs)
-  }
+  const burst = debounced(() => void refresh(), debounceMs)
+  const soon = burst.soon
 
   function start(): void {
     started = true
@@ -145,8 +126,7 @@ export function useOpenCases(options: OpenCasesOptions): OpenCases {
   function stop(): void {
     started = false
     clearInterval(interval)
-    clearTimeout(pending)
-    pending = undefined
+    burst.cancel()
     unlisten?.()
     unlisten = null
     cases.value = []
