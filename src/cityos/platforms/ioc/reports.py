@@ -58,6 +58,56 @@ class PdfFontMissing(DomainError):
     code = "pdf_font_missing"
 
 
+# What leaders read instead of the codes the records keep.
+_LABELS: dict[str, str] = {
+    # channels
+    "hotline": "12345热线",
+    "portal": "i罗湖",
+    "patrol": "网格巡查",
+    "iot": "物联感知",
+    "referral": "转办",
+    "open311": "开放接口",
+    # severities and device states
+    "critical": "紧急",
+    "major": "重要",
+    "minor": "次要",
+    "warning": "提示",
+    "online": "在线",
+    "offline": "离线",
+    "fault": "故障",
+    "unknown": "未上报",
+    # run states, task states
+    "proposed": "待确认",
+    "active": "响应中",
+    "closed": "已结束",
+    "dismissed": "已否决",
+    "assigned": "待签收",
+    "handling": "处置中",
+    "done": "已完成",
+    "cancelled": "已撤销",
+    # timeline
+    "started": "启动响应",
+    "task_sent": "下发任务",
+    "task_added": "追加任务",
+    "task_sign": "签收",
+    "task_report": "报告进展",
+    "task_finish": "完成反馈",
+    "task_cancel": "任务撤销",
+    "notified": "通知相关人员",
+    "residents_notified": "通知区域居民",
+    "residents_not_told": "演练不通知居民",
+    "level_raised": "提升响应级别",
+    "level_lowered": "降低响应级别",
+    "raise_proposed": "建议提升级别",
+    "resources_dispatched": "调派资源",
+    "resources_released": "释放资源",
+}
+
+
+def _label(code: object) -> str:
+    return _LABELS.get(str(code), str(code))
+
+
 @dataclass
 class Section:
     """A titled table of a report: its column headings and rows."""
@@ -95,7 +145,7 @@ def daily(session: Session, *, day: date) -> Report:
         .order_by(Case.channel)
     ).all()
     cases.rows.append(["当日受理 Reported", sum(int(n) for _, n in reported)])
-    cases.rows.extend([f"  其中 {channel}", int(n)] for channel, n in reported)
+    cases.rows.extend([f"  其中 {_label(channel)}", int(n)] for channel, n in reported)
     closed = session.scalar(
         select(func.count()).where(Case.closed_at >= start, Case.closed_at < end)
     )
@@ -111,12 +161,12 @@ def daily(session: Session, *, day: date) -> Report:
 
     alarms = Section("二、物联告警 IoT alarms", ["类型 Type", "级别 Severity", "数量 Count"])
     for kind, severity, count in session.execute(
-        select(Alarm.type, Alarm.severity, func.count())
+        select(Alarm.name_zh, Alarm.severity, func.count())
         .where(Alarm.raised_at >= start, Alarm.raised_at < end)
-        .group_by(Alarm.type, Alarm.severity)
-        .order_by(func.count().desc(), Alarm.type)
+        .group_by(Alarm.name_zh, Alarm.severity)
+        .order_by(func.count().desc(), Alarm.name_zh)
     ):
-        alarms.rows.append([kind, str(severity), int(count)])
+        alarms.rows.append([kind, _label(severity), int(count)])
 
     devices = Section("三、感知设备（当前）Devices (now)", ["状态 Status", "数量 Count"])
     for status, count in session.execute(
@@ -125,7 +175,7 @@ def daily(session: Session, *, day: date) -> Report:
         .group_by(Thing.status)
         .order_by(Thing.status)
     ):
-        devices.rows.append([status, int(count)])
+        devices.rows.append([_label(status), int(count)])
 
     runs = Section(
         "四、应急预案 Contingency plans",
@@ -141,7 +191,7 @@ def daily(session: Session, *, day: date) -> Report:
             [
                 run.name_zh,
                 run.level,
-                run.status,
+                _label(run.status),
                 "是" if run.drill else "否",
                 _when(run.started_at),
                 _when(run.closed_at),
@@ -173,7 +223,7 @@ def plan_summary(session: Session, *, run_id: uuid.UUID) -> Report:
         [
             ["预案 Plan", run.name_zh],
             ["响应级别 Level", run.level],
-            ["状态 Status", run.status],
+            ["状态 Status", _label(run.status)],
             ["演练 Drill", "是" if run.drill else "否"],
             ["触发 Trigger", _trigger(run.trigger)],
             ["启动 Started", f"{_when(run.started_at)} {run.started_by or ''}".strip()],
@@ -192,7 +242,7 @@ def plan_summary(session: Session, *, run_id: uuid.UUID) -> Report:
                 task.title_zh,
                 task.level,
                 _when(task.due_at),
-                task.state,
+                _label(task.state),
                 _when(task.finished_at),
             ]
         )
@@ -208,7 +258,7 @@ def plan_summary(session: Session, *, run_id: uuid.UUID) -> Report:
     )
     for event in plans.timeline_of(session, run.id):
         detail = event.data.get("comment") or event.data.get("do") or event.data.get("reason")
-        timeline.rows.append([_when(event.at), event.kind, event.actor or "", detail or ""])
+        timeline.rows.append([_when(event.at), _label(event.kind), event.actor or "", detail or ""])
     return Report(
         title=f"{run.name_zh}处置总结",
         subtitle=f"Contingency plan summary · {run.plan_code} · {run.id}",

@@ -45,8 +45,9 @@ def test_a_plan_summary_in_excel_tells_the_run(client: TestClient, command: Comm
     cells = _cells(got.content)
     assert "罗湖区暴雨内涝应急预案（演示）处置总结" in cells
     assert "降雨结束，积水已退。" in cells
-    # Level III sends five tasks (III's three and IV's two), all cancelled at the close.
-    assert cells.count("cancelled") == 5
+    # Level III sends five tasks (III's three and IV's two), all cancelled at the close,
+    # said in Chinese as leaders read it.
+    assert cells.count("已撤销") == 5
     hidden = client.get(f"{RUNS}/{run_id}/report", headers=command.headers("west"))
     assert hidden.status_code == 404
 
